@@ -1,0 +1,1 @@
+//! The box's agent: enrollment with the control plane, heartbeats, workload supervision.

@@ -1,0 +1,3 @@
+//! The appliance daemon and its command-line interface.
+
+fn main() {}

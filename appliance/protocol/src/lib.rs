@@ -1,0 +1,1 @@
+//! Wire types shared by the box, the sampler and the control plane.

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine with a Rust toolchain.
+# Idempotent: each step is skipped when its tool is already there.
+set -euo pipefail
+
+need_apt=()
+apt_want() { dpkg -s "$1" >/dev/null 2>&1 || need_apt+=("$1"); }
+# (packages are added here as features need them)
+
+if ((${#need_apt[@]})); then
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}"
+fi
+
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
