@@ -31,7 +31,7 @@ pub fn fresh() -> (tempfile::TempDir, Engine) {
     (dir, engine)
 }
 
-/// Deterministic pseudo-random bytes.
+/// Deterministic pseudo-random bytes (the same generator as the `storage-torture` binary).
 pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed ^ 0x9E37_79B9_7F4A_7C15;
     (0..len)
