@@ -59,6 +59,22 @@ pub enum KzgError {
     /// Data for a multi-chunk blob was empty.
     #[error("data is empty")]
     EmptyData,
+    /// Data for a multi-chunk blob spans more chunks than allowed.
+    #[error("data spans {got} chunks, at most {max} allowed")]
+    TooManyChunks {
+        /// Largest chunk count accepted.
+        max: usize,
+        /// Chunks the data would need.
+        got: usize,
+    },
+    /// A chunk of multi-chunk data was refused.
+    #[error("chunk {index}: {source}")]
+    InChunk {
+        /// Position of the chunk.
+        index: usize,
+        /// Why it was refused.
+        source: Box<KzgError>,
+    },
 }
 
 /// Why the embedded (or a supplied) trusted setup was refused.

@@ -62,6 +62,7 @@ impl Fk20Table {
         let root = root_of_unity(CIRCULANT);
         // Row-major: toeplitz[offset][row] after the FFT.
         let toeplitz: Vec<Vec<Scalar>> = (0..FIELD_ELEMENTS_PER_CELL)
+            .into_par_iter()
             .map(|offset| {
                 let mut column = toeplitz_coeffs_stride(coeffs, offset);
                 backend.fr_fft(&mut column, root);
@@ -69,6 +70,7 @@ impl Fk20Table {
             })
             .collect();
         let mut h: Vec<G1Projective> = (0..CIRCULANT)
+            .into_par_iter()
             .map(|row| {
                 let scalars: Vec<Scalar> = toeplitz.iter().map(|column| column[row]).collect();
                 backend.g1_msm(&self.columns[row], &scalars)

@@ -4,9 +4,11 @@
 //! [`field`] and [`curve`] (scalars, points, pairing) → [`fft`] and [`backend`] (the MSM/FFT seam)
 //! → [`polynomial`] → [`erasure`] (Reed–Solomon extension and recovery) → [`single_open`] and
 //! [`fk20`] (one opening, all cell openings) → [`eip4844`] and [`eip7594`] (the public API on
-//! [`KzgSettings`]), with [`serialization`], [`fiat_shamir`] and [`trusted_setup`] beside.
+//! [`KzgSettings`]), with [`serialization`], [`fiat_shamir`] and [`trusted_setup`] beside; [`chunked`] spreads
+//! data larger than one blob over all cores.
 
 pub mod backend;
+pub mod chunked;
 pub mod curve;
 pub mod eip4844;
 pub mod eip7594;
@@ -23,6 +25,7 @@ pub mod settings;
 pub mod single_open;
 pub mod trusted_setup;
 
+pub use chunked::ChunkEncoding;
 pub use eip4844::compute_challenge;
 pub use eip7594::compute_verify_cell_kzg_proof_batch_challenge;
 pub use error::{KzgError, SetupError};

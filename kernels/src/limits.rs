@@ -42,3 +42,7 @@ pub const MIN_CELLS_FOR_RECOVERY: usize = CELLS_PER_EXT_BLOB / 2;
 /// Size of the trusted setup as embedded: G1 Lagrange + G2 monomial + G1 monomial, compressed.
 pub const TRUSTED_SETUP_BYTES: usize =
     2 * FIELD_ELEMENTS_PER_BLOB * BYTES_PER_G1 + NUM_G2_POINTS * BYTES_PER_G2;
+
+/// Most chunks one multi-chunk call accepts: 4096 x 128 KiB = 512 MiB of data, about 1 GiB of
+/// cells in memory at once; larger objects are split by the caller.
+pub const MAX_CHUNKS: usize = 4096;
