@@ -41,7 +41,12 @@ pub fn fft_in_place<T: FftElement>(values: &mut [T], root: Scalar) {
         let stride = n / (2 * half);
         for start in (0..n).step_by(2 * half) {
             for k in 0..half {
-                let t = values[start + k + half].scale(&twiddles[k * stride]);
+                // The first twiddle is 1: skip the (costly, for G1) multiplication.
+                let t = if k == 0 {
+                    values[start + half]
+                } else {
+                    values[start + k + half].scale(&twiddles[k * stride])
+                };
                 let u = values[start + k];
                 values[start + k] = u + t;
                 values[start + k + half] = u - t;

@@ -60,12 +60,19 @@ impl Fk20Table {
     pub fn proofs(&self, coeffs: &[Scalar], backend: &dyn ComputeBackend) -> Vec<G1Projective> {
         assert_eq!(coeffs.len(), FIELD_ELEMENTS_PER_BLOB);
         let root = root_of_unity(CIRCULANT);
+        // The inverse G1 FFT's 1/128 factor is applied to these scalars instead of to points.
+        let n_inv = Scalar::from(CIRCULANT as u64)
+            .invert()
+            .expect("non-zero size");
         // Row-major: toeplitz[offset][row] after the FFT.
         let toeplitz: Vec<Vec<Scalar>> = (0..FIELD_ELEMENTS_PER_CELL)
             .into_par_iter()
             .map(|offset| {
                 let mut column = toeplitz_coeffs_stride(coeffs, offset);
                 backend.fr_fft(&mut column, root);
+                for c in column.iter_mut() {
+                    *c *= n_inv;
+                }
                 column
             })
             .collect();
@@ -76,7 +83,8 @@ impl Fk20Table {
                 backend.g1_msm(&self.columns[row], &scalars)
             })
             .collect();
-        backend.g1_ifft(&mut h, root);
+        // Unscaled inverse transform: a forward transform with the inverse root.
+        backend.g1_fft(&mut h, root.invert().expect("non-zero root"));
         for point in h.iter_mut().skip(BLOCKS) {
             *point = G1Projective::identity();
         }
