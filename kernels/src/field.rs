@@ -88,16 +88,16 @@ pub fn bit_reverse_permute<T>(values: &mut [T]) {
 
 /// Inverts every element in place with one field inversion (Montgomery's trick).
 /// Zero elements stay zero.
-pub fn batch_invert(values: &mut [Scalar]) {
+pub fn batch_invert<F: Field>(values: &mut [F]) {
     let mut prefix = Vec::with_capacity(values.len());
-    let mut acc = Scalar::ONE;
+    let mut acc = F::ONE;
     for v in values.iter() {
         prefix.push(acc);
         if !bool::from(v.is_zero()) {
             acc *= v;
         }
     }
-    let mut inv = acc.invert().unwrap_or(Scalar::ZERO);
+    let mut inv = acc.invert().unwrap_or(F::ZERO);
     for (v, before) in values.iter_mut().zip(prefix).rev() {
         if bool::from(v.is_zero()) {
             continue;

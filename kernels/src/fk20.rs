@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use crate::backend::ComputeBackend;
 use crate::field::root_of_unity;
+use crate::fixed_base_msm::FixedBaseTable;
 use crate::limits::{CELLS_PER_EXT_BLOB, FIELD_ELEMENTS_PER_BLOB, FIELD_ELEMENTS_PER_CELL};
 
 /// Rows of the Toeplitz system: `k = 4096 / 64` blocks.
@@ -18,11 +19,11 @@ const CIRCULANT: usize = 2 * BLOCKS;
 
 const _: () = assert!(CIRCULANT == CELLS_PER_EXT_BLOB);
 
-/// Precomputed FFTs of the setup's monomial points, one column per offset inside a cell:
-/// `columns[row][offset]`.
+/// Precomputed FFTs of the setup's monomial points, one column per offset inside a cell,
+/// `columns[row][offset]`, held as fixed-base MSM tables (one MSM per row).
 #[derive(Debug)]
 pub struct Fk20Table {
-    columns: Vec<Vec<G1Affine>>,
+    columns: FixedBaseTable,
 }
 
 impl Fk20Table {
@@ -42,7 +43,7 @@ impl Fk20Table {
                 x
             })
             .collect();
-        let columns = (0..CIRCULANT)
+        let columns: Vec<Vec<G1Affine>> = (0..CIRCULANT)
             .into_par_iter()
             .map(|row| {
                 let projective: Vec<G1Projective> =
@@ -52,7 +53,9 @@ impl Fk20Table {
                 affine
             })
             .collect();
-        Self { columns }
+        Self {
+            columns: FixedBaseTable::new(&columns),
+        }
     }
 
     /// The 128 cell proofs of the polynomial with 4096 `coeffs`, in natural (not bit-reversed)
@@ -76,13 +79,10 @@ impl Fk20Table {
                 column
             })
             .collect();
-        let mut h: Vec<G1Projective> = (0..CIRCULANT)
-            .into_par_iter()
-            .map(|row| {
-                let scalars: Vec<Scalar> = toeplitz.iter().map(|column| column[row]).collect();
-                backend.g1_msm(&self.columns[row], &scalars)
-            })
+        let scalars: Vec<Vec<Scalar>> = (0..CIRCULANT)
+            .map(|row| toeplitz.iter().map(|column| column[row]).collect())
             .collect();
+        let mut h = backend.g1_fixed_base_msms(&self.columns, &scalars);
         // Unscaled inverse transform: a forward transform with the inverse root.
         backend.g1_fft(&mut h, root.invert().expect("non-zero root"));
         for point in h.iter_mut().skip(BLOCKS) {

@@ -17,6 +17,7 @@ pub mod error;
 pub mod fft;
 pub mod fiat_shamir;
 pub mod field;
+pub mod fixed_base_msm;
 pub mod fk20;
 pub mod limits;
 pub mod polynomial;
