@@ -108,6 +108,26 @@ pub fn batch_invert<F: Field>(values: &mut [F]) {
     }
 }
 
+/// Inverts every element in place with one field inversion, assuming none is zero: returns
+/// `false`, with `values` unchanged, when one is. No per-element branch, for hot loops.
+pub fn batch_invert_nonzero<F: Field>(values: &mut [F]) -> bool {
+    let mut prefix = Vec::with_capacity(values.len());
+    let mut acc = F::ONE;
+    for v in values.iter() {
+        prefix.push(acc);
+        acc *= v;
+    }
+    let Some(mut inv) = Option::<F>::from(acc.invert()) else {
+        return false;
+    };
+    for (v, before) in values.iter_mut().zip(prefix).rev() {
+        let next_inv = inv * *v;
+        *v = inv * before;
+        inv = next_inv;
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +163,19 @@ mod tests {
         for (i, v) in values.iter().enumerate().skip(1) {
             assert_eq!(*v * Scalar::from(i as u64), Scalar::ONE);
         }
+    }
+
+    #[test]
+    fn nonzero_batch_invert_inverts_or_reports_a_zero() {
+        let mut values: Vec<Scalar> = (1..10u64).map(Scalar::from).collect();
+        assert!(batch_invert_nonzero(&mut values));
+        for (i, v) in values.iter().enumerate() {
+            assert_eq!(*v * Scalar::from(i as u64 + 1), Scalar::ONE);
+        }
+        let mut with_zero = vec![Scalar::ONE, Scalar::ZERO, Scalar::from(3u64)];
+        let before = with_zero.clone();
+        assert!(!batch_invert_nonzero(&mut with_zero));
+        assert_eq!(with_zero, before);
     }
 
     #[test]

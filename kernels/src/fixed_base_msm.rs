@@ -11,7 +11,7 @@ use group::prime::PrimeCurveAffine;
 use group::{Curve, Group};
 use rayon::prelude::*;
 
-use crate::field::batch_invert;
+use crate::field::{batch_invert, batch_invert_nonzero};
 use crate::limits::FIXED_BASE_WINDOW_BITS as W;
 
 /// Multiples stored per point: `1..=2^(w-1)` (negatives come from negating `y`).
@@ -159,7 +159,12 @@ fn batch_sum(mut lists: Vec<Vec<G1Affine>>) -> Vec<G1Affine> {
         if denominators.is_empty() {
             break;
         }
-        batch_invert(&mut denominators);
+        // Equal x coordinates (a doubling or a cancellation) are rare: only then pay for the
+        // zero-aware inversion and the per-pair check.
+        let all_distinct = batch_invert_nonzero(&mut denominators);
+        if !all_distinct {
+            batch_invert(&mut denominators);
+        }
         let mut inverses = denominators.into_iter();
         for list in lists.iter_mut() {
             let mut next = Vec::with_capacity(list.len().div_ceil(2));
@@ -169,7 +174,7 @@ fn batch_sum(mut lists: Vec<Vec<G1Affine>>) -> Vec<G1Affine> {
                     continue;
                 };
                 let inv = inverses.next().expect("one inverse per pair");
-                if bool::from(inv.is_zero()) {
+                if !all_distinct && bool::from(inv.is_zero()) {
                     // Equal x: a doubling or a cancellation, done the slow way.
                     let sum = (G1Projective::from(p) + q).to_affine();
                     if !bool::from(sum.is_identity()) {
