@@ -1,6 +1,6 @@
 //! EIP-7594 (PeerDAS) public API: cells, cell proofs, batch verification and recovery.
 
-use blstrs::{G1Affine, G1Projective, G2Projective, Scalar};
+use blstrs::{G1Affine, G1Projective, Scalar};
 use ff::Field;
 use group::prime::PrimeCurveAffine;
 use group::Curve;
@@ -191,10 +191,9 @@ impl KzgSettings {
             .collect();
         let rlp = backend.g1_msm(&proof_points, &weighted);
         let rl = (rlc - rli + rlp).to_affine();
-        let neg_g2 = (-G2Projective::from(self.g2_generator())).to_affine();
         Ok(pairing_check(&[
-            (&ll, self.g2_s(FIELD_ELEMENTS_PER_CELL)),
-            (&rl, &neg_g2),
+            (&ll, &self.s_cell_prepared),
+            (&rl, &self.neg_g2_prepared),
         ]))
     }
 

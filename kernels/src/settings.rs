@@ -2,13 +2,16 @@
 
 use std::sync::OnceLock;
 
-use blstrs::{G1Affine, G2Affine, Scalar};
+use blstrs::{G1Affine, G2Affine, G2Prepared, G2Projective, Scalar};
+use group::Curve;
 
 use crate::backend::{ComputeBackend, CpuBackend};
 use crate::error::SetupError;
 use crate::field::{bit_reverse_permute, powers, root_of_unity};
 use crate::fk20::Fk20Table;
-use crate::limits::{FIELD_ELEMENTS_PER_BLOB, FIELD_ELEMENTS_PER_EXT_BLOB};
+use crate::limits::{
+    FIELD_ELEMENTS_PER_BLOB, FIELD_ELEMENTS_PER_CELL, FIELD_ELEMENTS_PER_EXT_BLOB,
+};
 use crate::trusted_setup::TrustedSetup;
 
 /// Everything the KZG calls need, built once. Methods for EIP-4844 and EIP-7594 live in
@@ -25,6 +28,14 @@ pub struct KzgSettings {
     pub(crate) root_ext: Scalar,
     /// The 8192 roots of unity in bit-reversed order (cell `i` holds entries `64i..64i+64`).
     pub(crate) roots_ext_brp: Vec<Scalar>,
+    /// `-[1]_2`, prepared for pairings.
+    pub(crate) neg_g2_prepared: G2Prepared,
+    /// `[1]_2`, prepared for pairings.
+    pub(crate) g2_prepared: G2Prepared,
+    /// `-[s]_2`, prepared for pairings (EIP-4844 batch verification).
+    pub(crate) neg_s_prepared: G2Prepared,
+    /// `[s^64]_2`, prepared for pairings (cell batch verification).
+    pub(crate) s_cell_prepared: G2Prepared,
     /// FK20 tables, built on first use of a cell-proof call.
     fk20: OnceLock<Fk20Table>,
 }
@@ -43,7 +54,17 @@ impl KzgSettings {
         let root_ext = root_of_unity(FIELD_ELEMENTS_PER_EXT_BLOB);
         let mut roots_ext_brp = powers(root_ext, FIELD_ELEMENTS_PER_EXT_BLOB);
         bit_reverse_permute(&mut roots_ext_brp);
+        let g2 = G2Projective::from(setup.g2_monomial[0]);
+        let neg_g2_prepared = G2Prepared::from((-g2).to_affine());
+        let g2_prepared = G2Prepared::from(setup.g2_monomial[0]);
+        let neg_s_prepared =
+            G2Prepared::from((-G2Projective::from(setup.g2_monomial[1])).to_affine());
+        let s_cell_prepared = G2Prepared::from(setup.g2_monomial[FIELD_ELEMENTS_PER_CELL]);
         Self {
+            neg_g2_prepared,
+            g2_prepared,
+            neg_s_prepared,
+            s_cell_prepared,
             setup,
             backend,
             root_blob,

@@ -1,6 +1,6 @@
 //! Single-point KZG openings over the blob domain (EIP-4844): quotients, proofs, verification.
 
-use blstrs::{G1Affine, G1Projective, G2Projective, Scalar};
+use blstrs::{G1Affine, G1Projective, G2Prepared, G2Projective, Scalar};
 use ff::Field;
 use group::Curve;
 
@@ -63,8 +63,10 @@ pub fn verify(
     let p_minus_y = (G1Projective::from(commitment)
         - G1Projective::from(settings.g1_generator()) * y)
         .to_affine();
-    let neg_g2 = (-G2Projective::from(settings.g2_generator())).to_affine();
-    pairing_check(&[(&p_minus_y, &neg_g2), (proof, &x_minus_z)])
+    pairing_check(&[
+        (&p_minus_y, &settings.neg_g2_prepared),
+        (proof, &G2Prepared::from(x_minus_z)),
+    ])
 }
 
 /// Spec `verify_kzg_proof_batch` with challenge `r`: one pairing check for many openings.
@@ -87,6 +89,8 @@ pub fn verify_batch(
     let rhs = (commitment_lincomb - G1Projective::from(settings.g1_generator()) * y_lincomb
         + proof_z_lincomb)
         .to_affine();
-    let neg_s = (-G2Projective::from(settings.g2_s(1))).to_affine();
-    pairing_check(&[(&proof_lincomb, &neg_s), (&rhs, settings.g2_generator())])
+    pairing_check(&[
+        (&proof_lincomb, &settings.neg_s_prepared),
+        (&rhs, &settings.g2_prepared),
+    ])
 }
