@@ -243,10 +243,19 @@ fn main() {
         load.as_secs_f64() * 1e3,
         fk20.as_secs_f64() * 1e3
     );
+    let start = Instant::now();
     let ckzg = c_kzg::ethereum_kzg_settings(8);
+    let ckzg_load = start.elapsed();
+    let start = Instant::now();
     let reth = rust_eth_kzg::DASContext::new(
         &rust_eth_kzg::TrustedSetup::default(),
         rust_eth_kzg::UsePrecomp::Yes { width: 8 },
+    );
+    let reth_load = start.elapsed();
+    println!(
+        "reference start-up: c-kzg (precompute 8) {:.1} ms, rust_eth_kzg (precompute 8) {:.1} ms",
+        ckzg_load.as_secs_f64() * 1e3,
+        reth_load.as_secs_f64() * 1e3
     );
 
     let mut rng = rand::rngs::StdRng::seed_from_u64(4844);
