@@ -1,5 +1,7 @@
 //! EIP-7594 (PeerDAS) public API: cells, cell proofs, batch verification and recovery.
 
+use std::collections::HashMap;
+
 use blstrs::{G1Affine, G1Projective, Scalar};
 use ff::Field;
 use group::prime::PrimeCurveAffine;
@@ -106,20 +108,24 @@ impl KzgSettings {
                 "commitments, cell indices, cells and proofs",
             ));
         }
+        // Deduplicate commitments by their bytes, in order of first appearance (as the spec).
         let mut unique: Vec<&[u8]> = Vec::new();
         let mut unique_points: Vec<G1Affine> = Vec::new();
+        let mut positions: HashMap<&[u8], u64> = HashMap::new();
         let mut commitment_indices = Vec::with_capacity(n);
         for (index, commitment) in commitments.iter().enumerate() {
             let bytes = commitment.as_ref();
-            let position = match unique.iter().position(|u| *u == bytes) {
-                Some(position) => position,
+            let position = match positions.get(bytes) {
+                Some(&position) => position,
                 None => {
                     unique_points.push(g1_from_bytes(bytes, "commitment", index)?);
                     unique.push(bytes);
-                    unique.len() - 1
+                    let position = (unique.len() - 1) as u64;
+                    positions.insert(bytes, position);
+                    position
                 }
             };
-            commitment_indices.push(position as u64);
+            commitment_indices.push(position);
         }
         let indices: Vec<usize> = cell_indices
             .iter()
