@@ -6,6 +6,7 @@ use blstrs::{G1Affine, G1Projective, Scalar};
 use ff::Field;
 use group::prime::PrimeCurveAffine;
 use group::Curve;
+use rayon::prelude::*;
 
 use crate::curve::{g1_from_bytes, pairing_check, G1Bytes};
 use crate::erasure::{coset_shift, evals_to_coeffs, extend, interpolate_cell, recover_coeffs};
@@ -99,8 +100,8 @@ impl KzgSettings {
     ) -> Result<bool, KzgError>
     where
         C: AsRef<[u8]>,
-        E: AsRef<[u8]>,
-        P: AsRef<[u8]>,
+        E: AsRef<[u8]> + Sync,
+        P: AsRef<[u8]> + Sync,
     {
         let n = cell_indices.len();
         if commitments.len() != n || cells.len() != n || proofs.len() != n {
@@ -131,12 +132,13 @@ impl KzgSettings {
             .iter()
             .map(|&i| check_cell_index(i))
             .collect::<Result<_, _>>()?;
+        // Decompressing and subgroup-checking the proofs dominates small batches: spread it.
         let evals: Vec<Vec<Scalar>> = cells
-            .iter()
+            .par_iter()
             .map(|c| cell_to_scalars(c.as_ref()))
             .collect::<Result<_, _>>()?;
         let proof_points: Vec<G1Affine> = proofs
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(i, p)| g1_from_bytes(p.as_ref(), "proof", i))
             .collect::<Result<_, _>>()?;
