@@ -1,6 +1,7 @@
 //! The seam for heavy kernels (MSM, FFT): everything above calls these through [`ComputeBackend`],
 //! so a GPU implementation can be added beside [`CpuBackend`] without touching callers.
 
+use blst::{blst_p1_affine, MultiPoint};
 use blstrs::{G1Affine, G1Projective, Scalar};
 use ff::Field;
 use group::prime::PrimeCurveAffine;
@@ -48,20 +49,26 @@ impl ComputeBackend for CpuBackend {
             scalars.len(),
             "msm needs one scalar per point"
         );
-        // blst's Pippenger refuses empty input; the identity and zero terms add nothing.
-        let (kept_points, kept_scalars): (Vec<G1Projective>, Vec<Scalar>) = points
-            .iter()
-            .zip(scalars)
-            .filter(|(p, s)| !bool::from(p.is_identity()) && !bool::from(s.is_zero()))
-            .map(|(p, s)| (G1Projective::from(p), *s))
-            .unzip();
+        // blst's Pippenger refuses empty input; the identity and zero terms add nothing. The
+        // affine points go to blst as they are, scalars as little-endian bytes.
+        let mut kept_points: Vec<blst_p1_affine> = Vec::with_capacity(points.len());
+        let mut scalar_bytes: Vec<u8> = Vec::with_capacity(points.len() * 32);
+        for (p, s) in points.iter().zip(scalars) {
+            if bool::from(p.is_identity()) || bool::from(s.is_zero()) {
+                continue;
+            }
+            kept_points.push(*p.as_ref());
+            scalar_bytes.extend_from_slice(&s.to_bytes_le());
+        }
         if kept_points.len() < SMALL_MSM {
-            return kept_points
+            return points
                 .iter()
-                .zip(&kept_scalars)
+                .zip(scalars)
+                .filter(|(p, s)| !bool::from(p.is_identity()) && !bool::from(s.is_zero()))
                 .fold(G1Projective::identity(), |acc, (p, s)| acc + p * s);
         }
-        G1Projective::multi_exp(&kept_points, &kept_scalars)
+        let sum = kept_points.as_slice().mult(&scalar_bytes, 255);
+        G1Projective::from_raw_unchecked(sum.x.into(), sum.y.into(), sum.z.into())
     }
 
     fn g1_fixed_base_msms(
