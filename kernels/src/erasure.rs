@@ -3,7 +3,7 @@
 use blstrs::Scalar;
 use ff::{Field, PrimeField};
 
-use crate::field::{bit_reverse_permute, powers, reverse_bits, root_of_unity};
+use crate::field::{bit_reverse_permute, reverse_bits, root_of_unity};
 use crate::limits::{
     CELLS_PER_EXT_BLOB, FIELD_ELEMENTS_PER_BLOB, FIELD_ELEMENTS_PER_CELL,
     FIELD_ELEMENTS_PER_EXT_BLOB,
@@ -76,26 +76,62 @@ pub fn recover_coeffs(
     quotient
 }
 
-/// Coefficients of the degree-<64 polynomial through `evals` on the coset of cell `index`.
+/// Coefficients of the degree-<64 polynomial through `evals` on the coset of cell `index`:
+/// an inverse FFT over the 64-th roots, then `c_m / (64 * h^m)` for the coset shift `h`.
 pub fn interpolate_cell(settings: &KzgSettings, index: usize, evals: &[Scalar]) -> Vec<Scalar> {
     let mut coeffs = evals.to_vec();
     bit_reverse_permute(&mut coeffs);
-    settings
-        .backend
-        .fr_ifft(&mut coeffs, root_of_unity(FIELD_ELEMENTS_PER_CELL));
-    let shift_inv = coset_shift(settings, index)
-        .invert()
-        .expect("coset shifts are roots of unity");
-    for (c, factor) in coeffs
-        .iter_mut()
-        .zip(powers(shift_inv, FIELD_ELEMENTS_PER_CELL))
-    {
+    settings.backend.fr_fft(&mut coeffs, settings.root_cell_inv);
+    let shift_inv = coset_shift_inverse(settings, index);
+    let mut factor = settings.cell_size_inv;
+    for c in coeffs.iter_mut() {
         *c *= factor;
+        factor *= shift_inv;
     }
     coeffs
+}
+
+/// `1 / coset_shift(index)`, read from the table of roots instead of inverted.
+fn coset_shift_inverse(settings: &KzgSettings, index: usize) -> Scalar {
+    let n = FIELD_ELEMENTS_PER_EXT_BLOB;
+    let exponent = reverse_bits(index * FIELD_ELEMENTS_PER_CELL, n);
+    settings.roots_ext_brp[reverse_bits((n - exponent) % n, n)]
 }
 
 /// Spec `coset_shift_for_cell`: the first point of the coset of cell `index`.
 pub fn coset_shift(settings: &KzgSettings, index: usize) -> Scalar {
     settings.roots_ext_brp[index * FIELD_ELEMENTS_PER_CELL]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::CELLS_PER_EXT_BLOB;
+    use crate::polynomial::evaluate_coefficient_form;
+
+    #[test]
+    fn coset_shift_inverse_inverts_every_shift() {
+        let settings = KzgSettings::ethereum();
+        for index in 0..CELLS_PER_EXT_BLOB {
+            assert_eq!(
+                coset_shift(settings, index) * coset_shift_inverse(settings, index),
+                Scalar::ONE
+            );
+        }
+    }
+
+    #[test]
+    fn interpolation_recovers_a_polynomial_from_its_cell() {
+        let settings = KzgSettings::ethereum();
+        let coeffs: Vec<Scalar> = (0..FIELD_ELEMENTS_PER_CELL as u64)
+            .map(|i| Scalar::from(i * i + 1))
+            .collect();
+        let index = 77;
+        let start = index * FIELD_ELEMENTS_PER_CELL;
+        let evals: Vec<Scalar> = settings.roots_ext_brp[start..start + FIELD_ELEMENTS_PER_CELL]
+            .iter()
+            .map(|x| evaluate_coefficient_form(&coeffs, x))
+            .collect();
+        assert_eq!(interpolate_cell(settings, index, &evals), coeffs);
+    }
 }

@@ -3,6 +3,7 @@
 use std::sync::OnceLock;
 
 use blstrs::{G1Affine, G2Affine, G2Prepared, G2Projective, Scalar};
+use ff::Field;
 use group::Curve;
 
 use crate::backend::{ComputeBackend, CpuBackend};
@@ -28,6 +29,10 @@ pub struct KzgSettings {
     pub(crate) root_ext: Scalar,
     /// The 8192 roots of unity in bit-reversed order (cell `i` holds entries `64i..64i+64`).
     pub(crate) roots_ext_brp: Vec<Scalar>,
+    /// Inverse of the primitive 64-th root of unity (cell interpolation).
+    pub(crate) root_cell_inv: Scalar,
+    /// `1/64`.
+    pub(crate) cell_size_inv: Scalar,
     /// `-[1]_2`, prepared for pairings.
     pub(crate) neg_g2_prepared: G2Prepared,
     /// `[1]_2`, prepared for pairings.
@@ -60,7 +65,15 @@ impl KzgSettings {
         let neg_s_prepared =
             G2Prepared::from((-G2Projective::from(setup.g2_monomial[1])).to_affine());
         let s_cell_prepared = G2Prepared::from(setup.g2_monomial[FIELD_ELEMENTS_PER_CELL]);
+        let root_cell_inv = root_of_unity(FIELD_ELEMENTS_PER_CELL)
+            .invert()
+            .expect("roots of unity are non-zero");
+        let cell_size_inv = Scalar::from(FIELD_ELEMENTS_PER_CELL as u64)
+            .invert()
+            .expect("non-zero size");
         Self {
+            root_cell_inv,
+            cell_size_inv,
             neg_g2_prepared,
             g2_prepared,
             neg_s_prepared,
