@@ -1,0 +1,216 @@
+//! Command-line flags of the `appliance` binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit codes, documented in `--help`.
+pub mod exit {
+    /// The command did what was asked.
+    pub const SUCCESS: u8 = 0;
+    /// A runtime failure: I/O error, engine error, unreachable daemon.
+    pub const FAILURE: u8 = 1;
+    /// A bad command line (clap's own code for usage errors).
+    pub const USAGE: u8 = 2;
+    /// `format` refused: the drives already hold a formatted set (use `--force`).
+    pub const ALREADY_FORMATTED: u8 = 3;
+    /// `status` or `scrub` found data at risk: failed drives or unrepairable objects.
+    pub const DATA_AT_RISK: u8 = 4;
+}
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success
+  1  runtime failure (I/O or engine error, daemon unreachable); the message names the cause
+  2  bad command line (unknown flag or malformed value)
+  3  format refused: the drives already hold a formatted set (add --force to wipe them)
+  4  status or scrub found data at risk (failed drives or unrepairable objects)
+
+Logs go to stderr; set RUST_LOG to change their level (e.g. RUST_LOG=debug).";
+
+/// The appliance daemon: an erasure-coded object store on NVMe namespaces or file drives,
+/// served over HTTP.
+#[derive(Debug, Parser)]
+#[command(name = "appliance", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the object API over HTTP. Formats the drives on first start (never a formatted set).
+    Up(UpArgs),
+    /// Initialise the drives. Refuses drives that already hold a formatted set unless --force.
+    Format(FormatArgs),
+    /// Print the drives' health and usage as JSON (through a running daemon when one holds DIR).
+    Status(AdminArgs),
+    /// Verify every block's checksum and repair bad ones from parity.
+    Scrub(AdminArgs),
+    /// Refill a replaced drive from the other drives.
+    Rebuild(RebuildArgs),
+}
+
+/// Where the data lives and how it is laid out: shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Folder holding the index and the default file drives.
+    #[arg(long, value_name = "DIR", default_value = "./appliance-data")]
+    pub data: PathBuf,
+    /// A drive: an NVMe namespace (e.g. /dev/nvme0n1) or a regular file. Repeat once per drive.
+    /// [default: six sparse file drives under DIR/drives/]
+    #[arg(long = "drive", value_name = "PATH")]
+    pub drives: Vec<PathBuf>,
+    /// Data shards per stripe. [default: chosen for the drive count, 4 on six drives]
+    #[arg(long, value_name = "K")]
+    pub data_shards: Option<usize>,
+    /// Parity shards per stripe. [default: chosen for the drive count, 2 on six drives]
+    #[arg(long, value_name = "M")]
+    pub parity_shards: Option<usize>,
+    /// io_uring submission queue depth of each drive's ring. [default: the engine's]
+    #[arg(long, value_name = "N")]
+    pub queue_depth: Option<u32>,
+    /// Size of each default sparse file drive, in bytes or with a KiB/MiB/GiB/TiB suffix.
+    /// [default: the engine's]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub drive_size: Option<u64>,
+}
+
+/// Flags of `appliance up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Data location and layout.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address the HTTP API listens on (port 0 picks a free port; the bound address is printed
+    /// on stdout).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+    /// Largest object a PUT accepts, in bytes or with a KiB/MiB/GiB suffix. [default: 256MiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_object_size: Option<u64>,
+}
+
+/// Flags of `appliance format`.
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// Data location and layout.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Wipe drives that already hold a formatted set, losing every object on them.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Flags of `appliance status` and `appliance scrub`.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// Data location and layout.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Admin API of the daemon to ask when a running daemon holds DIR's index.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+}
+
+/// Flags of `appliance rebuild`.
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// Index of the replaced drive (0-based, in --drive order or DIR/drives/ order).
+    #[arg(value_name = "DRIVE")]
+    pub drive: usize,
+    /// Data location, layout and daemon address.
+    #[command(flatten)]
+    pub admin: AdminArgs,
+}
+
+/// Parses a byte size: a plain number, or a number followed by `K`/`KiB`, `M`/`MiB`, `G`/`GiB`,
+/// `T`/`TiB` (powers of 1024).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size: expected e.g. 4096, 64MiB or 2GiB"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" => 10,
+        "m" | "mib" => 20,
+        "g" | "gib" => 30,
+        "t" | "tib" => 40,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?}: use KiB, MiB, GiB or TiB"
+            ))
+        }
+    };
+    number
+        .checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("{text:?} does not fit in 64 bits"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn sizes_with_units() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
+        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_size("2g"), Ok(2 << 30));
+        assert_eq!(parse_size("1T"), Ok(1 << 40));
+    }
+
+    #[test]
+    fn bad_sizes_are_refused() {
+        for s in ["", "MiB", "12XB", "-1", "99999999999TiB"] {
+            assert!(parse_size(s).is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn flags_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn up_defaults_match_the_issue() {
+        let cli = Cli::try_parse_from(["appliance", "up"]).unwrap();
+        let Command::Up(up) = cli.command else {
+            panic!("parsed another subcommand");
+        };
+        assert_eq!(up.store.data, PathBuf::from("./appliance-data"));
+        assert_eq!(up.http, "127.0.0.1:8080".parse::<SocketAddr>().unwrap());
+        assert!(up.store.drives.is_empty());
+    }
+
+    #[test]
+    fn repeated_drives_and_rebuild_index() {
+        let cli = Cli::try_parse_from([
+            "appliance",
+            "rebuild",
+            "3",
+            "--drive",
+            "/a",
+            "--drive",
+            "/b",
+        ])
+        .unwrap();
+        let Command::Rebuild(r) = cli.command else {
+            panic!("parsed another subcommand");
+        };
+        assert_eq!(r.drive, 3);
+        assert_eq!(
+            r.admin.store.drives,
+            [PathBuf::from("/a"), PathBuf::from("/b")]
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! The HTTP API: object routes, health, metrics and admin, and their shared error type.
+
+pub mod error;
+pub mod range;

@@ -1,0 +1,20 @@
+//! Every limit the daemon applies, each with the reason for its value.
+
+/// Chunks of a PUT body queued between the HTTP task and the blocking engine writer: enough to
+/// keep the writer busy while the next network read is in flight, few enough that a slow drive
+/// pushes back on the client instead of buffering the body in memory.
+pub const PUT_CHANNEL_DEPTH: usize = 8;
+
+/// Pieces of a GET range queued between the blocking engine reader and the HTTP response: the
+/// same trade-off as [`PUT_CHANNEL_DEPTH`], in the other direction.
+pub const GET_CHANNEL_DEPTH: usize = 8;
+
+/// Objects per page of `GET /v1/objects` when the client gives no `limit`.
+pub const DEFAULT_LIST_LIMIT: usize = 100;
+
+/// Largest page of `GET /v1/objects`: bounds the JSON a single request can make the daemon build.
+pub const MAX_LIST_LIMIT: usize = 1000;
+
+/// How long the CLI waits for a running daemon's admin API (scrub and rebuild of a full set of
+/// drives can take minutes).
+pub const ADMIN_CLIENT_TIMEOUT_SECS: u64 = 3600;
