@@ -1,0 +1,347 @@
+//! Streamed writes: fill stripes in pool buffers, seal, write, flush, then commit the index.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::stripe::{self, compact_fill, fill_offset, Shape};
+use super::{maintenance, now_secs, Inner, ObjectMeta};
+use crate::device::{IoGroup, PoolBuf, SlotClass};
+use crate::error::StorageError;
+use redb::ReadableTable;
+
+use crate::index::{key, ObjectRecord, ShardLoc, StripeRecord, OBJECTS};
+use crate::limits::{EXTENT_PAYLOAD_MAX, SMALL_OBJECT_MAX, WRITE_STRIPES_IN_FLIGHT};
+use crate::metrics as m;
+use crate::object_id::ObjectId;
+use crate::zone_allocator::DriveFull;
+
+/// A write in progress. Bytes passed to [`ObjectWriter::write`] are copied once, into registered
+/// pool buffers, and written from there. [`ObjectWriter::finish`] makes the data durable, then
+/// commits the index entry. Dropping the writer unfinished discards everything it wrote.
+pub struct ObjectWriter {
+    inner: Arc<Inner>,
+    hasher: blake3::Hasher,
+    size: u64,
+    write_id: u64,
+    started: Instant,
+    current: Option<PoolBuf>,
+    fill: usize,
+    in_flight: VecDeque<InFlight>,
+    stripes: Vec<StripeRecord>,
+    /// Extents allocated and not yet committed or aborted.
+    pending: Vec<(usize, u64)>,
+    failed: bool,
+}
+
+struct InFlight {
+    /// Holds the stripe's buffer until the kernel is done with it.
+    _buf: PoolBuf,
+    group: Arc<IoGroup>,
+    shards: Vec<(usize, ShardLoc)>,
+    record: StripeRecord,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        // The kernel may still be reading the buffer; it goes back to the pool only after.
+        self.group.wait_idle();
+    }
+}
+
+impl ObjectWriter {
+    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+        ObjectWriter {
+            inner,
+            hasher: blake3::Hasher::new(),
+            size: 0,
+            write_id: rand::random(),
+            started: Instant::now(),
+            current: None,
+            fill: 0,
+            in_flight: VecDeque::new(),
+            stripes: Vec::new(),
+            pending: Vec::new(),
+            failed: false,
+        }
+    }
+
+    fn k(&self) -> usize {
+        self.inner.layout.k as usize
+    }
+
+    /// Appends bytes to the object.
+    pub fn write(&mut self, mut data: &[u8]) -> Result<(), StorageError> {
+        if self.failed {
+            return Err(StorageError::Config("this write already failed".into()));
+        }
+        let max = self.inner.cfg.max_object_size;
+        if self.size + data.len() as u64 > max {
+            self.failed = true;
+            return Err(StorageError::TooLarge { max });
+        }
+        self.hasher.update(data);
+        self.size += data.len() as u64;
+        let capacity = self.k() * EXTENT_PAYLOAD_MAX;
+        while !data.is_empty() {
+            if self.current.is_none() {
+                let buf = self.stripe_buffer();
+                self.current = Some(buf.inspect_err(|_| self.failed = true)?);
+            }
+            let within = self.fill % EXTENT_PAYLOAD_MAX;
+            let n = (EXTENT_PAYLOAD_MAX - within).min(data.len());
+            let at = fill_offset(self.fill);
+            let buf = self.current.as_mut().expect("checked out above");
+            buf.as_mut_slice()[at..at + n].copy_from_slice(&data[..n]);
+            self.fill += n;
+            data = &data[n..];
+            if self.fill == capacity {
+                self.seal_current(false)
+                    .inspect_err(|_| self.failed = true)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A stripe buffer; when none is free, first completes this writer's own stripes in flight
+    /// so it never waits while holding buffers (no deadlock between writers).
+    fn stripe_buffer(&mut self) -> Result<PoolBuf, StorageError> {
+        if let Some(buf) = self.inner.pool.try_checkout(SlotClass::Stripe) {
+            return Ok(buf);
+        }
+        while !self.in_flight.is_empty() {
+            self.complete_oldest()?;
+        }
+        Ok(self.inner.checkout(SlotClass::Stripe))
+    }
+
+    fn seal_current(&mut self, last: bool) -> Result<(), StorageError> {
+        let mut buf = self.current.take().expect("a stripe is being filled");
+        let data_len = std::mem::take(&mut self.fill);
+        let stripe_no = self.stripes.len() + self.in_flight.len();
+        let k = if stripe_no == 0 && last && data_len <= SMALL_OBJECT_MAX {
+            1
+        } else {
+            self.k()
+        };
+        let shape = Shape::for_data(k, self.inner.layout.m as usize, data_len);
+        compact_fill(buf.as_mut_slice(), &shape);
+        let seq = self.inner.next_seq();
+        stripe::seal(buf.as_mut_slice(), &shape, self.write_id, seq, stripe_no);
+        let locs = match place(&self.inner, seq, &shape) {
+            Err(StorageError::OutOfSpace { .. }) => {
+                maintenance::compact(&self.inner)?;
+                place(&self.inner, seq, &shape)?
+            }
+            other => other?,
+        };
+        let shards: Vec<(usize, ShardLoc)> = locs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| l.map(|l| (i, l)))
+            .collect();
+        self.pending
+            .extend(shards.iter().map(|(_, l)| (l.drive as usize, l.offset)));
+        if shards.len() < shape.shards() {
+            m::degraded_write();
+        }
+        let group = stripe::submit(&self.inner, &mut buf, &shape, &shards, true);
+        self.in_flight.push_back(InFlight {
+            _buf: buf,
+            group,
+            shards,
+            record: StripeRecord {
+                seq,
+                k: k as u8,
+                extent_len: shape.extent_len as u32,
+                data_len: data_len as u64,
+                shards: locs,
+            },
+        });
+        while self.in_flight.len() > WRITE_STRIPES_IN_FLIGHT {
+            self.complete_oldest()?;
+        }
+        Ok(())
+    }
+
+    fn complete_oldest(&mut self) -> Result<(), StorageError> {
+        let mut stripe = self.in_flight.pop_front().expect("a stripe in flight");
+        let results = stripe.group.wait();
+        for (&(i, loc), result) in stripe.shards.iter().zip(results) {
+            if let Err(e) = result {
+                self.drop_shard(&mut stripe.record, i, loc, &format!("write failed: {e}"));
+            }
+        }
+        self.check_stripe(&stripe.record)?;
+        self.stripes.push(stripe.record.clone());
+        Ok(())
+    }
+
+    /// Forgets shard `i` of `record` after its drive failed it, and takes the drive offline.
+    fn drop_shard(&mut self, record: &mut StripeRecord, i: usize, loc: ShardLoc, why: &str) {
+        let drive = &self.inner.drives[loc.drive as usize];
+        drive
+            .write_errors
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if drive.is_online() {
+            tracing::error!(drive = loc.drive, path = %drive.path.display(), why, "taking drive offline");
+            drive.take_offline(why.to_string());
+        }
+        record.shards[i] = None;
+        self.inner
+            .alloc
+            .lock()
+            .abort(loc.drive as usize, loc.offset);
+        self.pending
+            .retain(|&(d, o)| (d, o) != (loc.drive as usize, loc.offset));
+    }
+
+    fn check_stripe(&self, record: &StripeRecord) -> Result<(), StorageError> {
+        let written = record.shards.iter().flatten().count();
+        if written < record.k as usize {
+            return Err(StorageError::NotEnoughDrives {
+                online: written,
+                needed: record.k as usize,
+            });
+        }
+        Ok(())
+    }
+
+    /// Makes the object durable, then visible; returns its metadata. Storing content that is
+    /// already stored returns the existing object.
+    pub fn finish(mut self) -> Result<ObjectMeta, StorageError> {
+        if self.failed {
+            return Err(StorageError::Config("this write already failed".into()));
+        }
+        if self.fill > 0 {
+            self.seal_current(true)?;
+        }
+        while !self.in_flight.is_empty() {
+            self.complete_oldest()?;
+        }
+        let mut touched: Vec<usize> = self.pending.iter().map(|&(d, _)| d).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        for (d, result) in stripe::flush(&self.inner, &touched) {
+            if let Err(e) = result {
+                let mut stripes = std::mem::take(&mut self.stripes);
+                for record in &mut stripes {
+                    for i in 0..record.shards.len() {
+                        if let Some(loc) = record.shards[i].filter(|l| l.drive as usize == d) {
+                            self.drop_shard(record, i, loc, &format!("flush failed: {e}"));
+                        }
+                    }
+                    self.check_stripe(record)?;
+                }
+                self.stripes = stripes;
+            }
+        }
+        let id = ObjectId(*self.hasher.finalize().as_bytes());
+        let record = ObjectRecord {
+            size: self.size,
+            write_id: self.write_id,
+            created: now_secs(),
+            m: self.inner.layout.m,
+            stripes: std::mem::take(&mut self.stripes),
+        };
+        let txn = self.inner.db.begin_write()?;
+        let existing = {
+            let mut table = txn.open_table(OBJECTS)?;
+            let existing = table
+                .get(key(&id))?
+                .map(|v| ObjectRecord::decode(v.value()))
+                .transpose()?;
+            if existing.is_none() {
+                table.insert(key(&id), record.encode().as_slice())?;
+            }
+            existing
+        };
+        txn.commit()?;
+        let pending = std::mem::take(&mut self.pending);
+        {
+            let mut alloc = self.inner.alloc.lock();
+            for s in &record.stripes {
+                for loc in s.shards.iter().flatten() {
+                    let (d, o) = (loc.drive as usize, loc.offset);
+                    if existing.is_some() {
+                        alloc.abort(d, o);
+                    } else {
+                        alloc.commit(d, o, s.extent_len as u64);
+                    }
+                }
+            }
+            debug_assert_eq!(
+                pending.len(),
+                record
+                    .stripes
+                    .iter()
+                    .map(|s| s.shards.iter().flatten().count())
+                    .sum::<usize>()
+            );
+        }
+        let created = existing.as_ref().map_or(record.created, |e| e.created);
+        let written: u64 = record
+            .stripes
+            .iter()
+            .map(|s| s.extent_len as u64 * s.shards.iter().flatten().count() as u64)
+            .sum();
+        m::bytes_written(written);
+        m::op_done("put", self.started);
+        Ok(ObjectMeta {
+            id,
+            size: self.size,
+            created,
+        })
+    }
+}
+
+impl Drop for ObjectWriter {
+    fn drop(&mut self) {
+        self.in_flight.clear();
+        let mut alloc = self.inner.alloc.lock();
+        for (d, o) in self.pending.drain(..) {
+            alloc.abort(d, o);
+        }
+    }
+}
+
+/// Allocates space for each shard of a stripe on its target drive; a shard whose drive is
+/// offline gets no location (it is restored later by scrub or rebuild).
+pub(crate) fn place(
+    inner: &Inner,
+    seq: u64,
+    shape: &Shape,
+) -> Result<Vec<Option<ShardLoc>>, StorageError> {
+    let mut alloc = inner.alloc.lock();
+    let mut locs = Vec::with_capacity(shape.shards());
+    for i in 0..shape.shards() {
+        let d = inner.target_drive(seq, i);
+        if !inner.drives[d].is_online() {
+            locs.push(None);
+            continue;
+        }
+        match alloc.allocate(d, shape.extent_len as u64) {
+            Ok(offset) => locs.push(Some(ShardLoc {
+                drive: d as u16,
+                offset,
+            })),
+            Err(DriveFull) => {
+                for l in locs.iter().flatten() {
+                    alloc.abort(l.drive as usize, l.offset);
+                }
+                return Err(StorageError::OutOfSpace { drive: d });
+            }
+        }
+    }
+    let placed = locs.iter().flatten().count();
+    if placed < shape.k {
+        for l in locs.iter().flatten() {
+            alloc.abort(l.drive as usize, l.offset);
+        }
+        return Err(StorageError::NotEnoughDrives {
+            online: placed,
+            needed: shape.k,
+        });
+    }
+    Ok(locs)
+}
