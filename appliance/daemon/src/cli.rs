@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use appliance_storage::limits::DEFAULT_QUEUE_DEPTH;
+use appliance_storage::EngineConfig;
 use clap::{Args, Parser, Subcommand};
 
 /// Exit codes, documented in `--help`.
@@ -70,13 +72,31 @@ pub struct StoreArgs {
     /// Parity shards per stripe. [default: chosen for the drive count, 2 on six drives]
     #[arg(long, value_name = "M")]
     pub parity_shards: Option<usize>,
-    /// io_uring submission queue depth of each drive's ring. [default: the engine's]
-    #[arg(long, value_name = "N")]
-    pub queue_depth: Option<u32>,
-    /// Size of each default sparse file drive, in bytes or with a KiB/MiB/GiB/TiB suffix.
-    /// [default: the engine's]
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub drive_size: Option<u64>,
+    /// io_uring operations in flight per drive.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_QUEUE_DEPTH)]
+    pub queue_depth: u32,
+    /// Size of each default sparse file drive, in bytes or with a KiB/MiB/GiB/TiB suffix. Used
+    /// when the drives are created.
+    #[arg(long, value_name = "SIZE", default_value = "8GiB", value_parser = parse_size)]
+    pub drive_size: u64,
+    /// Zone size (the unit of append and reclaim), fixed when the drives are formatted.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub zone_size: u64,
+}
+
+impl StoreArgs {
+    /// The engine configuration these flags describe.
+    pub fn engine_config(&self, max_object_size: u64) -> EngineConfig {
+        let mut cfg = EngineConfig::new(&self.data);
+        cfg.drives.clone_from(&self.drives);
+        cfg.data_shards = self.data_shards;
+        cfg.parity_shards = self.parity_shards;
+        cfg.queue_depth = self.queue_depth;
+        cfg.file_drive_size = self.drive_size;
+        cfg.zone_size = self.zone_size;
+        cfg.max_object_size = max_object_size;
+        cfg
+    }
 }
 
 /// Flags of `appliance up`.
@@ -89,9 +109,9 @@ pub struct UpArgs {
     /// on stdout).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub http: SocketAddr,
-    /// Largest object a PUT accepts, in bytes or with a KiB/MiB/GiB suffix. [default: 256MiB]
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub max_object_size: Option<u64>,
+    /// Largest object a PUT accepts, in bytes or with a KiB/MiB/GiB suffix.
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
+    pub max_object_size: u64,
 }
 
 /// Flags of `appliance format`.
@@ -174,6 +194,21 @@ mod tests {
         for s in ["", "MiB", "12XB", "-1", "99999999999TiB"] {
             assert!(parse_size(s).is_err(), "{s}");
         }
+    }
+
+    #[test]
+    fn help_defaults_are_the_engine_defaults() {
+        let cli = Cli::try_parse_from(["appliance", "up", "--data", "d"]).unwrap();
+        let Command::Up(up) = cli.command else {
+            panic!("parsed another subcommand");
+        };
+        let ours = up.store.engine_config(up.max_object_size);
+        let engine = EngineConfig::new("d");
+        assert_eq!(ours.file_drive_size, engine.file_drive_size);
+        assert_eq!(ours.zone_size, engine.zone_size);
+        assert_eq!(ours.max_object_size, engine.max_object_size);
+        assert_eq!(ours.queue_depth, engine.queue_depth);
+        assert_eq!(ours.drive_paths(), engine.drive_paths());
     }
 
     #[test]

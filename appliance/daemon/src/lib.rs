@@ -1,7 +1,9 @@
 //! The appliance daemon: the command line, the HTTP object API over the storage engine, and the
 //! server that runs it. The `appliance` binary wires these parts; the storage bench reuses the
-//! router to measure the HTTP path.
+//! server to measure the HTTP path.
 
 pub mod cli;
 pub mod http;
 pub mod limits;
+pub mod reports;
+pub mod server;

@@ -18,3 +18,7 @@ pub const MAX_LIST_LIMIT: usize = 1000;
 /// How long the CLI waits for a running daemon's admin API (scrub and rebuild of a full set of
 /// drives can take minutes).
 pub const ADMIN_CLIENT_TIMEOUT_SECS: u64 = 3600;
+
+/// Seconds between upkeeps of the Prometheus recorder (draining histogram samples), the
+/// exporter's own default period.
+pub const METRICS_UPKEEP_SECS: u64 = 5;

@@ -5,6 +5,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use appliance_storage::StorageError;
+
 use super::range::RangeError;
 
 /// An error answered to an HTTP client.
@@ -65,6 +67,23 @@ impl ApiError {
         ApiError::BadRange {
             message: err.to_string(),
             size,
+        }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(err: StorageError) -> Self {
+        let message = err.to_string();
+        match err {
+            StorageError::NotFound(_) => ApiError::NotFound(message),
+            StorageError::TooLarge { max } => ApiError::TooLarge { max },
+            StorageError::RangeNotSatisfiable { size, .. } => ApiError::BadRange { message, size },
+            StorageError::OutOfSpace { .. } => ApiError::DriveFull(message),
+            StorageError::TooManyFailures { .. } | StorageError::NotEnoughDrives { .. } => {
+                ApiError::Unavailable(message)
+            }
+            StorageError::NoSuchDrive(_) => ApiError::BadRequest(message),
+            _ => ApiError::Internal(message),
         }
     }
 }

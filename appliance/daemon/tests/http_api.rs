@@ -1,0 +1,300 @@
+//! The object API through a real `appliance up` on temp dirs: round trips, Range, paging,
+//! metrics, and one test per error status.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::Read;
+
+use common::{client, id_of, pattern, put, Daemon};
+use reqwest::blocking::Body;
+use reqwest::header;
+use serde_json::Value;
+
+fn error_text(response: reqwest::blocking::Response) -> String {
+    let body: Value = response.json().expect("error bodies are JSON");
+    body["error"]
+        .as_str()
+        .expect("error body has an \"error\" string")
+        .to_owned()
+}
+
+#[test]
+fn round_trips_of_edge_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&dir.path().join("data"), &[]);
+    let http = client();
+    for (seed, size) in [0, 1, 4095, 4096, 4097, (1 << 20) + 7]
+        .into_iter()
+        .enumerate()
+    {
+        let data = pattern(size, seed as u64);
+        let answer = put(&http, &daemon, &data);
+        assert_eq!(answer["id"], id_of(&data), "id of {size} bytes");
+        assert_eq!(answer["size"], size as u64);
+        let url = daemon.url(&format!("/v1/objects/{}", id_of(&data)));
+        let got = http.get(&url).send().unwrap();
+        assert_eq!(got.status(), 200);
+        assert_eq!(
+            got.headers()[header::CONTENT_LENGTH],
+            size.to_string().as_str()
+        );
+        assert_eq!(
+            got.bytes().unwrap().as_ref(),
+            &data[..],
+            "{size} bytes read back"
+        );
+        let head = http.head(&url).send().unwrap();
+        assert_eq!(head.status(), 200);
+        assert_eq!(
+            head.headers()[header::CONTENT_LENGTH],
+            size.to_string().as_str()
+        );
+    }
+}
+
+#[test]
+fn hundred_mib_object_streams_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&dir.path().join("data"), &[]);
+    let http = client();
+    let data = pattern(100 << 20, 7);
+    // A reader body has no known length: reqwest sends it chunked, so the server streams it.
+    let answer: Value = http
+        .put(daemon.url("/v1/objects"))
+        .body(Body::new(std::io::Cursor::new(data.clone())))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(answer["id"], id_of(&data));
+    let mut got = Vec::with_capacity(data.len());
+    http.get(daemon.url(&format!("/v1/objects/{}", id_of(&data))))
+        .send()
+        .unwrap()
+        .read_to_end(&mut got)
+        .unwrap();
+    assert!(got == data, "100 MiB object differs after the round trip");
+}
+
+#[test]
+fn range_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&dir.path().join("data"), &[]);
+    let http = client();
+    let data = pattern(10_000, 3);
+    put(&http, &daemon, &data);
+    let url = daemon.url(&format!("/v1/objects/{}", id_of(&data)));
+    for (range, first, last) in [
+        ("bytes=0-99", 0, 99),
+        ("bytes=4096-8191", 4096, 8191),
+        ("bytes=9000-", 9000, 9999),
+        ("bytes=-10", 9990, 9999),
+        ("bytes=9990-20000", 9990, 9999),
+        ("bytes=-20000", 0, 9999),
+    ] {
+        let response = http.get(&url).header(header::RANGE, range).send().unwrap();
+        assert_eq!(response.status(), 206, "{range}");
+        assert_eq!(
+            response.headers()[header::CONTENT_RANGE],
+            format!("bytes {first}-{last}/10000").as_str(),
+            "{range}"
+        );
+        assert_eq!(
+            response.bytes().unwrap().as_ref(),
+            &data[first..=last],
+            "{range}"
+        );
+    }
+    for range in [
+        "bytes=10000-",
+        "bytes=-0",
+        "bytes=abc",
+        "bytes=0-1,5-6",
+        "items=0-1",
+        "bytes=9-3",
+    ] {
+        let response = http.get(&url).header(header::RANGE, range).send().unwrap();
+        assert_eq!(response.status(), 416, "{range}");
+        assert_eq!(
+            response.headers()[header::CONTENT_RANGE],
+            "bytes */10000",
+            "{range}"
+        );
+        assert!(!error_text(response).is_empty());
+    }
+}
+
+#[test]
+fn unknown_id_is_404() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&dir.path().join("data"), &[]);
+    let http = client();
+    let url = daemon.url(&format!("/v1/objects/{}", id_of(b"never stored")));
+    let response = http.get(&url).send().unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(error_text(response).contains(&id_of(b"never stored")));
+    assert_eq!(http.head(&url).send().unwrap().status(), 404);
+    assert_eq!(http.delete(&url).send().unwrap().status(), 404);
+}
+
+#[test]
+fn malformed_id_is_400() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&dir.path().join("data"), &[]);
+    let http = client();
+    let too_short = "ab".repeat(31);
+    let not_hex = "zz".repeat(32);
+    for bad in ["xyz", too_short.as_str(), not_hex.as_str()] {
+        let response = http
+            .get(daemon.url(&format!("/v1/objects/{bad}")))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+        assert!(error_text(response).contains("malformed object id"));
+        let response = http
+            .delete(daemon.url(&format!("/v1/objects/{bad}")))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+    }
+}
+
+#[test]
+fn too_large_is_413_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&dir.path().join("data"), &["--max-object-size", "64KiB"]);
+    let http = client();
+    let at_limit = pattern(64 << 10, 1);
+    put(&http, &daemon, &at_limit);
+
+    // Declared too large up front.
+    let over = pattern((64 << 10) + 1, 2);
+    let response = http
+        .put(daemon.url("/v1/objects"))
+        .body(over.clone())
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert!(error_text(response).contains("65536"));
+    // Streamed without a length: refused once the limit is crossed.
+    let response = http
+        .put(daemon.url("/v1/objects"))
+        .body(Body::new(std::io::Cursor::new(over.clone())))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 413);
+
+    let page: Value = http
+        .get(daemon.url("/v1/objects"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let ids: Vec<&str> = page["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [id_of(&at_limit)],
+        "only the object within the limit is stored"
+    );
+}
+
+#[test]
+fn delete_removes_the_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&dir.path().join("data"), &[]);
+    let http = client();
+    let data = pattern(5000, 9);
+    put(&http, &daemon, &data);
+    let url = daemon.url(&format!("/v1/objects/{}", id_of(&data)));
+    assert_eq!(http.delete(&url).send().unwrap().status(), 204);
+    assert_eq!(http.get(&url).send().unwrap().status(), 404);
+    assert_eq!(http.delete(&url).send().unwrap().status(), 404);
+}
+
+#[test]
+fn listing_pages_through_every_object_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&dir.path().join("data"), &[]);
+    let http = client();
+    let stored: BTreeSet<String> = (0..23)
+        .map(|seed| {
+            let data = pattern(100 + seed, seed as u64);
+            put(&http, &daemon, &data);
+            id_of(&data)
+        })
+        .collect();
+
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut url = daemon.url("/v1/objects?limit=10");
+        if let Some(after) = &after {
+            url.push_str(&format!("&after={after}"));
+        }
+        let page: Value = http.get(&url).send().unwrap().json().unwrap();
+        pages += 1;
+        let objects = page["objects"].as_array().unwrap();
+        assert!(objects.len() <= 10);
+        seen.extend(objects.iter().map(|o| o["id"].as_str().unwrap().to_owned()));
+        match page["next"].as_str() {
+            Some(next) => after = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "ids ascend across pages"
+    );
+    assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), stored);
+
+    for bad in ["limit=0", "limit=abc", "limit=100000", "after=nothex"] {
+        let response = http
+            .get(daemon.url(&format!("/v1/objects?{bad}")))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+    }
+}
+
+#[test]
+fn health_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&dir.path().join("data"), &[]);
+    let http = client();
+    let health: Value = http
+        .get(daemon.url("/v1/health"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["drives"], 6);
+
+    let data = pattern(70_000, 5);
+    put(&http, &daemon, &data);
+    let url = daemon.url(&format!("/v1/objects/{}", id_of(&data)));
+    assert_eq!(
+        http.get(&url).send().unwrap().bytes().unwrap().len(),
+        data.len()
+    );
+
+    let response = http.get(daemon.url("/metrics")).send().unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().unwrap();
+    for name in [
+        "storage_bytes_written_total",
+        "storage_bytes_read_total",
+        "storage_ops_total",
+        "storage_op_seconds",
+    ] {
+        assert!(text.contains(name), "/metrics lacks {name}:\n{text}");
+    }
+}
