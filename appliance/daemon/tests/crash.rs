@@ -171,6 +171,11 @@ fn acknowledged_objects_survive_sigkill() {
             }
         }
     }
+    eprintln!(
+        "{rounds} kills: {} acknowledged objects intact, {} unacknowledged but whole",
+        acked.len(),
+        whole_unacked.len()
+    );
     assert!(
         !acked.is_empty(),
         "no PUT was ever acknowledged: the test exercised nothing"

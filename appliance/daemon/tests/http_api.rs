@@ -298,3 +298,161 @@ fn health_and_metrics() {
         assert!(text.contains(name), "/metrics lacks {name}:\n{text}");
     }
 }
+
+#[test]
+fn full_drives_are_507_and_keep_what_was_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    // The smallest drives the engine formats: four 4 MiB zones each.
+    let daemon = Daemon::start(
+        &dir.path().join("data"),
+        &["--drive-size", "17MiB", "--zone-size", "4MiB"],
+    );
+    let http = client();
+    let mut stored = Vec::new();
+    let mut refused = None;
+    for seed in 0..200 {
+        let data = pattern(1 << 20, seed);
+        let response = http
+            .put(daemon.url("/v1/objects"))
+            .body(data.clone())
+            .send()
+            .unwrap();
+        if response.status() == 200 {
+            stored.push(data);
+        } else {
+            refused = Some(response);
+            break;
+        }
+    }
+    let response = refused.expect("200 MiB never filled six 17 MiB drives");
+    assert_eq!(response.status(), 507);
+    assert!(error_text(response).contains("full"));
+    assert!(!stored.is_empty());
+    for data in &stored {
+        let got = http
+            .get(daemon.url(&format!("/v1/objects/{}", id_of(data))))
+            .send()
+            .unwrap();
+        assert_eq!(got.status(), 200);
+        assert!(got.bytes().unwrap().as_ref() == data.as_slice());
+    }
+    let page: Value = http
+        .get(daemon.url("/v1/objects?limit=1000"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        page["objects"].as_array().unwrap().len(),
+        stored.len(),
+        "no half-written object listed"
+    );
+}
+
+fn drive_file(data: &std::path::Path, i: usize) -> std::path::PathBuf {
+    data.join("drives").join(format!("drive-{i}.img"))
+}
+
+#[test]
+fn too_many_failed_drives_is_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let http = client();
+    let object = pattern(300_000, 4);
+    let daemon = Daemon::start(&data, &[]);
+    put(&http, &daemon, &object);
+    assert!(daemon.terminate().success());
+
+    // Three of six drives gone: more than the two parity shards cover.
+    for i in 0..3 {
+        std::fs::remove_file(drive_file(&data, i)).unwrap();
+    }
+    let daemon = Daemon::start(&data, &[]);
+    let health = http.get(daemon.url("/v1/health")).send().unwrap();
+    assert_eq!(health.status(), 503);
+    let health: Value = health.json().unwrap();
+    assert_eq!(health["status"], "failed");
+    assert_eq!(health["failed_drives"], 3);
+
+    let response = http
+        .get(daemon.url(&format!("/v1/objects/{}", id_of(&object))))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert!(!error_text(response).is_empty());
+    // A striped object needs k + m = 6 drives to be placed.
+    let response = http
+        .put(daemon.url("/v1/objects"))
+        .body(pattern(1 << 20, 5))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 503);
+}
+
+#[test]
+fn a_lost_drive_degrades_reads_and_rebuild_through_the_daemon_restores_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let http = client();
+    let objects: Vec<Vec<u8>> = (0..4)
+        .map(|s| pattern(200_000 + s * 1000, s as u64))
+        .collect();
+    let daemon = Daemon::start(&data, &[]);
+    for o in &objects {
+        put(&http, &daemon, o);
+    }
+    assert!(daemon.terminate().success());
+    std::fs::remove_file(drive_file(&data, 1)).unwrap();
+
+    let daemon = Daemon::start(&data, &[]);
+    let health: Value = http
+        .get(daemon.url("/v1/health"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(health["status"], "degraded");
+    for o in &objects {
+        let got = http
+            .get(daemon.url(&format!("/v1/objects/{}", id_of(o))))
+            .send()
+            .unwrap();
+        assert_eq!(got.status(), 200);
+        assert!(
+            got.bytes().unwrap().as_ref() == o.as_slice(),
+            "degraded read differs"
+        );
+    }
+
+    let out = common::bin()
+        .args(["rebuild", "1", "--data"])
+        .arg(&data)
+        .args(["--http", &daemon.addr])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rebuild: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["drive"], 1);
+    assert_eq!(report["unrecoverable"].as_array().map(Vec::len), Some(0));
+    let health: Value = http
+        .get(daemon.url("/v1/health"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
+
+    let response = http
+        .post(daemon.url("/v1/admin/rebuild/99"))
+        .send()
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        400,
+        "rebuild of a drive that does not exist"
+    );
+}

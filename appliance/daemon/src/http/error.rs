@@ -137,6 +137,57 @@ mod tests {
     }
 
     #[test]
+    fn storage_errors_map_to_their_statuses() {
+        let id = appliance_storage::ObjectId([7; 32]);
+        let cases = [
+            (StorageError::NotFound(id), 404),
+            (StorageError::TooLarge { max: 9 }, 413),
+            (
+                StorageError::RangeNotSatisfiable {
+                    offset: 5,
+                    len: 9,
+                    size: 10,
+                },
+                416,
+            ),
+            (StorageError::OutOfSpace { drive: 2 }, 507),
+            (
+                StorageError::TooManyFailures {
+                    id,
+                    stripe: 0,
+                    available: 3,
+                    needed: 4,
+                },
+                503,
+            ),
+            (
+                StorageError::NotEnoughDrives {
+                    online: 3,
+                    needed: 6,
+                },
+                503,
+            ),
+            (StorageError::NoSuchDrive(9), 400),
+            (StorageError::Index("disk on fire".into()), 500),
+            (StorageError::Config("bad".into()), 500),
+        ];
+        for (err, code) in cases {
+            let text = err.to_string();
+            let api = ApiError::from(err);
+            assert_eq!(api.status().as_u16(), code, "{text}");
+        }
+        let api = ApiError::from(StorageError::RangeNotSatisfiable {
+            offset: 5,
+            len: 9,
+            size: 10,
+        });
+        assert_eq!(
+            api.into_response().headers()[header::CONTENT_RANGE],
+            "bytes */10"
+        );
+    }
+
+    #[test]
     fn bad_range_carries_the_object_size() {
         let response = ApiError::from_range(RangeError::Unsatisfiable("bytes=9-".into(), 5), 5)
             .into_response();
