@@ -1,0 +1,84 @@
+//! The result table.
+
+use crate::raw::Raw;
+use crate::workload::{EngineFigures, Workload};
+
+/// One line of the table.
+pub struct Row {
+    name: String,
+    value: String,
+    ratio: Option<(String, f64)>,
+}
+
+impl Row {
+    /// A bandwidth figure in MiB/s, with an optional ratio to a named reference.
+    pub fn bandwidth(name: &str, bytes_per_sec: f64, ratio: Option<(&str, f64)>) -> Row {
+        Row {
+            name: name.to_owned(),
+            value: format!("{:.0} MiB/s", bytes_per_sec / f64::from(1u32 << 20)),
+            ratio: ratio.map(|(r, x)| (r.to_owned(), x)),
+        }
+    }
+
+    /// An operations-per-second figure, with an optional ratio to a named reference.
+    pub fn iops(name: &str, ops_per_sec: f64, ratio: Option<(&str, f64)>) -> Row {
+        Row {
+            name: name.to_owned(),
+            value: format!("{ops_per_sec:.0} ops/s"),
+            ratio: ratio.map(|(r, x)| (r.to_owned(), x)),
+        }
+    }
+}
+
+/// The rows, printed together at the end.
+#[derive(Default)]
+pub struct Table {
+    rows: Vec<Row>,
+}
+
+impl Table {
+    /// Adds a row.
+    pub fn push(&mut self, row: Row) {
+        self.rows.push(row);
+    }
+
+    /// Adds the three engine rows of one access path, each as a ratio to raw. PUT counts the
+    /// bytes the drives receive (parity included); GET counts object bytes.
+    pub fn push_engine(&mut self, path: &str, e: &EngineFigures, raw: &Raw, w: &Workload) {
+        let put_disk = e.put_data_bps * w.on_disk(1 << 20) as f64 / f64::from(1u32 << 20);
+        self.push(Row::bandwidth(
+            &format!("{path} PUT (data+parity to drives)"),
+            put_disk,
+            Some(("raw write", put_disk / raw.write_bps)),
+        ));
+        self.push(Row::bandwidth(
+            &format!("{path} GET"),
+            e.get_data_bps,
+            Some(("raw read", e.get_data_bps / raw.read_bps)),
+        ));
+        self.push(Row::iops(
+            &format!("{path} small-object random read"),
+            e.small_iops,
+            Some(("raw 4 KiB read", e.small_iops / raw.random_iops)),
+        ));
+    }
+
+    /// Prints the table on stdout.
+    pub fn print(&self) {
+        let name_w = self.rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
+        let value_w = self.rows.iter().map(|r| r.value.len()).max().unwrap_or(0);
+        println!(
+            "{:<name_w$}  {:>value_w$}  ratio",
+            "measurement", "throughput"
+        );
+        println!("{}", "-".repeat(name_w + value_w + 24));
+        for r in &self.rows {
+            let ratio = r
+                .ratio
+                .as_ref()
+                .map(|(of, x)| format!("{x:.2} of {of}"))
+                .unwrap_or_default();
+            println!("{:<name_w$}  {:>value_w$}  {ratio}", r.name, r.value);
+        }
+    }
+}
