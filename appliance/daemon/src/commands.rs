@@ -31,6 +31,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
             .await
             .with_context(|| format!("binding --http {}", args.http))?;
         let addr = listener.local_addr().context("reading the bound address")?;
+        let shutdown = server::shutdown_signal().context("installing signal handlers")?;
         tracing::info!(%addr, "serving the object API");
         // Tests and scripts read the bound address (useful with port 0) from this line.
         println!("listening on http://{addr}");
@@ -39,7 +40,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
             max_object_size,
             metrics: Some(metrics),
         });
-        server::serve(listener, state, server::shutdown_signal())
+        server::serve(listener, state, shutdown)
             .await
             .context("serving HTTP")?;
         tracing::info!("HTTP server stopped; engine closed");
@@ -47,9 +48,16 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
     })
 }
 
-/// Opens the set; a set that was never formatted is formatted first (never a formatted one).
+/// Opens the set. Default file drives that were never formatted are formatted first (never a
+/// formatted set); drives named with --drive are only ever formatted by `appliance format`, since
+/// they may hold someone's data.
 fn open_or_format(cfg: EngineConfig) -> anyhow::Result<Engine> {
     match Engine::open(cfg.clone()) {
+        Err(StorageError::NotFormatted(dir)) if !cfg.uses_default_drives() => bail!(
+            "the drives given with --drive hold no formatted set ({}): run `appliance format` \
+             with the same --drive flags first",
+            dir.display()
+        ),
         Err(StorageError::NotFormatted(_)) => {
             tracing::info!(data = %cfg.data_dir.display(), "first start: formatting the drives");
             let report = Engine::format(&cfg, false).context("formatting the drives")?;

@@ -22,3 +22,8 @@ pub const ADMIN_CLIENT_TIMEOUT_SECS: u64 = 3600;
 /// Seconds between upkeeps of the Prometheus recorder (draining histogram samples), the
 /// exporter's own default period.
 pub const METRICS_UPKEEP_SECS: u64 = 5;
+
+/// GET ranges up to this many bytes are read in the same blocking task as the object lookup and
+/// answered from one buffer: small reads skip a task hop and the streaming channel, at the cost of
+/// at most this much memory per request.
+pub const INLINE_READ_MAX: u64 = 256 << 10;

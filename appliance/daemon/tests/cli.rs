@@ -128,6 +128,10 @@ fn status_and_scrub_work_offline_and_through_a_running_daemon() {
             .arg(&data)
             .args(["--http", &daemon.addr]));
         assert_eq!(code, Some(0), "{sub} through the daemon: {err}");
+        assert!(
+            err.contains("admin API"),
+            "{sub} did not go through the daemon: {err}"
+        );
         let report: serde_json::Value = serde_json::from_str(&out).expect("JSON report");
         assert!(report.is_object(), "{sub}: {out}");
     }
@@ -161,4 +165,29 @@ fn status_of_an_unformatted_dir_names_the_fix() {
         .arg(dir.path().join("none")));
     assert_eq!(code, Some(1));
     assert!(err.contains("appliance format"), "{err}");
+}
+
+#[test]
+fn ctrl_c_stops_the_daemon_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(&dir.path().join("data"), &[]);
+    let status = daemon.stop_with(nix::sys::signal::Signal::SIGINT);
+    assert!(status.success(), "SIGINT exit: {status:?}");
+}
+
+#[test]
+fn up_refuses_to_format_explicit_drives() {
+    let dir = tempfile::tempdir().unwrap();
+    let drive = dir.path().join("nvme-standin.img");
+    std::fs::write(&drive, b"someone's data").unwrap();
+    let (code, _, err) = run(bin()
+        .arg("up")
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .arg("--drive")
+        .arg(&drive)
+        .args(["--http", "127.0.0.1:0"]));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("appliance format"), "{err}");
+    assert_eq!(std::fs::read(&drive).unwrap(), b"someone's data");
 }

@@ -22,7 +22,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::error::ApiError;
 use super::range::{parse_range, ByteRange};
 use super::{run_blocking, AppState};
-use crate::limits::{DEFAULT_LIST_LIMIT, GET_CHANNEL_DEPTH, MAX_LIST_LIMIT, PUT_CHANNEL_DEPTH};
+use crate::limits::{
+    DEFAULT_LIST_LIMIT, GET_CHANNEL_DEPTH, INLINE_READ_MAX, MAX_LIST_LIMIT, PUT_CHANNEL_DEPTH,
+};
 
 /// The object routes.
 pub fn routes() -> Router<Arc<AppState>> {
@@ -176,9 +178,32 @@ async fn get_object(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let meta = run_blocking(&state, move |engine| engine.stat(&id)).await?;
+    // A header that is not visible ASCII cannot be a byte range: it parses as malformed.
+    let range_header = headers
+        .get(header::RANGE)
+        .map(|value| value.to_str().unwrap_or("\u{0}").to_owned());
+    let (meta, range, inline) = run_blocking(&state, move |engine| {
+        let meta = engine.stat(&id)?;
+        let range = match range_header.as_deref() {
+            None => Ok(None),
+            Some(text) => parse_range(text, meta.size).map(Some),
+        };
+        let (offset, len) = match &range {
+            Ok(Some(r)) => (r.offset, r.len),
+            Ok(None) => (0, meta.size),
+            Err(_) => return Ok((meta, range, None)),
+        };
+        let inline = if len <= INLINE_READ_MAX {
+            Some(engine.read_range(&id, offset, len)?)
+        } else {
+            None
+        };
+        Ok((meta, range, inline))
+    })
+    .await?;
     let size = meta.size;
-    let (status, range) = match headers.get(header::RANGE) {
+    let (status, range) = match range.map_err(|e| ApiError::from_range(e, size))? {
+        Some(range) => (StatusCode::PARTIAL_CONTENT, range),
         None => (
             StatusCode::OK,
             ByteRange {
@@ -186,16 +211,32 @@ async fn get_object(
                 len: size,
             },
         ),
-        Some(value) => {
-            let text = value.to_str().map_err(|_| ApiError::BadRange {
-                message: "the Range header is not ASCII".into(),
-                size,
-            })?;
-            let range = parse_range(text, size).map_err(|e| ApiError::from_range(e, size))?;
-            (StatusCode::PARTIAL_CONTENT, range)
-        }
+    };
+    let body = match inline {
+        Some(bytes) => Body::from(bytes),
+        None => stream_range(&state, id, range).await?,
     };
 
+    let mut response = Response::builder()
+        .status(status)
+        .header(header::CONTENT_LENGTH, range.len)
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::ETAG, format!("\"{}\"", meta.id));
+    if status == StatusCode::PARTIAL_CONTENT {
+        response = response.header(header::CONTENT_RANGE, range.content_range(size));
+    }
+    response
+        .body(body)
+        .map_err(|e| ApiError::Internal(format!("building the response failed: {e}")))
+}
+
+/// Streams a large range: a blocking task feeds [`Engine::read_to`]'s pieces through a bounded
+/// channel into the body. Waits for the first piece, so a failure before any byte still gets its
+/// own status code; a client that goes away closes the channel, which cancels the read.
+///
+/// [`Engine::read_to`]: appliance_storage::Engine::read_to
+async fn stream_range(state: &AppState, id: ObjectId, range: ByteRange) -> Result<Body, ApiError> {
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, StorageError>>(GET_CHANNEL_DEPTH);
     let engine = state.engine.clone();
     tokio::task::spawn_blocking(move || {
@@ -210,19 +251,13 @@ async fn get_object(
             }
         }
     });
-
-    // Wait for the first piece, so a failure before any byte gets its own status code.
-    let first = if range.len == 0 {
-        None
-    } else {
-        match rx.recv().await {
-            Some(Ok(piece)) => Some(piece),
-            Some(Err(err)) => return Err(err.into()),
-            None => {
-                return Err(ApiError::Internal(
-                    "the read ended before the first byte".into(),
-                ))
-            }
+    let first = match rx.recv().await {
+        Some(Ok(piece)) => piece,
+        Some(Err(err)) => return Err(err.into()),
+        None => {
+            return Err(ApiError::Internal(
+                "the read ended before the first byte".into(),
+            ))
         }
     };
     let rest = ReceiverStream::new(rx).map(|piece| {
@@ -231,20 +266,9 @@ async fn get_object(
             std::io::Error::other(err.to_string())
         })
     });
-    let body = futures_util::stream::iter(first.map(Ok)).chain(rest);
-
-    let mut response = Response::builder()
-        .status(status)
-        .header(header::CONTENT_LENGTH, range.len)
-        .header(header::CONTENT_TYPE, "application/octet-stream")
-        .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::ETAG, format!("\"{}\"", meta.id));
-    if status == StatusCode::PARTIAL_CONTENT {
-        response = response.header(header::CONTENT_RANGE, range.content_range(size));
-    }
-    response
-        .body(Body::from_stream(body))
-        .map_err(|e| ApiError::Internal(format!("building the response failed: {e}")))
+    Ok(Body::from_stream(
+        futures_util::stream::iter([Ok(first)]).chain(rest),
+    ))
 }
 
 async fn delete_object(

@@ -101,8 +101,13 @@ impl Daemon {
     }
 
     /// Sends SIGTERM and waits for the daemon to exit.
-    pub fn terminate(mut self) -> ExitStatus {
-        kill(self.pid(), Signal::SIGTERM).expect("sending SIGTERM");
+    pub fn terminate(self) -> ExitStatus {
+        self.stop_with(Signal::SIGTERM)
+    }
+
+    /// Sends `signal` and waits for the daemon to exit.
+    pub fn stop_with(mut self, signal: Signal) -> ExitStatus {
+        kill(self.pid(), signal).expect("sending a signal to the daemon");
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Some(status) = self.child.try_wait().expect("waiting for the daemon") {
@@ -110,7 +115,7 @@ impl Daemon {
             }
             assert!(
                 Instant::now() < deadline,
-                "the daemon ignored SIGTERM; log:\n{}",
+                "the daemon ignored {signal}; log:\n{}",
                 std::fs::read_to_string(&self.log).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(20));
