@@ -20,7 +20,7 @@ use clap::Parser;
 use report::{Row, Table};
 use workload::Workload;
 
-/// Flags; the defaults run in one to two minutes on a 2-core laptop-class machine.
+/// Flags; the defaults run in about a minute on a 2-core machine with an SSD-backed disk.
 #[derive(Debug, Parser)]
 #[command(name = "storage-bench", version)]
 pub struct Args {
@@ -31,10 +31,10 @@ pub struct Args {
     #[arg(long, default_value_t = 6)]
     pub drives: usize,
     /// Size of each drive file (sparse).
-    #[arg(long, value_name = "SIZE", default_value = "2GiB", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = parse_size)]
     pub drive_size: u64,
     /// Object data written by the sequential PUT test (parity comes on top).
-    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = parse_size)]
     pub data: u64,
     /// Size of each object in the sequential PUT/GET tests.
     #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_size)]
@@ -54,7 +54,7 @@ pub struct Args {
     #[arg(long, default_value_t = 2000)]
     pub small_objects: usize,
     /// Random reads per random-read test.
-    #[arg(long, default_value_t = 40_000)]
+    #[arg(long, default_value_t = 200_000)]
     pub random_reads: usize,
     /// Random reads in flight, in total: the raw test's queue depth over all drives and the
     /// number of concurrent readers of the engine tests.
@@ -64,7 +64,7 @@ pub struct Args {
     #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = parse_size)]
     pub rs_stripe: u64,
     /// Reed-Solomon encodes per measurement.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 1000)]
     pub rs_rounds: usize,
 }
 
