@@ -108,11 +108,7 @@ pub fn scrub(args: AdminArgs) -> anyhow::Result<u8> {
         Ok(ScrubJson::from(&engine.scrub()?))
     })?;
     print_json(&report)?;
-    Ok(if report.unrecoverable.is_empty() {
-        exit::SUCCESS
-    } else {
-        exit::DATA_AT_RISK
-    })
+    Ok(risk_code(&report.unrecoverable))
 }
 
 /// `appliance rebuild DRIVE`.
@@ -123,11 +119,16 @@ pub fn rebuild(args: RebuildArgs) -> anyhow::Result<u8> {
         Ok(RebuildJson::from(&engine.rebuild(drive)?))
     })?;
     print_json(&report)?;
-    Ok(if report.unrecoverable.is_empty() {
+    Ok(risk_code(&report.unrecoverable))
+}
+
+/// The exit code of a scrub or rebuild that left `unrecoverable` objects behind.
+fn risk_code(unrecoverable: &[String]) -> u8 {
+    if unrecoverable.is_empty() {
         exit::SUCCESS
     } else {
         exit::DATA_AT_RISK
-    })
+    }
 }
 
 /// HTTP methods of the admin API.

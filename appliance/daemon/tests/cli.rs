@@ -104,10 +104,7 @@ fn up_serves_health_and_stops_cleanly_on_sigterm_keeping_data() {
 
     // A second start opens the set as it is: never reformatted, the object still there.
     let daemon = Daemon::start(&data, &[]);
-    let got = http
-        .get(daemon.url(&format!("/v1/objects/{}", id_of(&object))))
-        .send()
-        .unwrap();
+    let got = http.get(daemon.object(&id_of(&object))).send().unwrap();
     assert_eq!(got.status(), 200);
     assert_eq!(got.bytes().unwrap().as_ref(), &object[..]);
 }

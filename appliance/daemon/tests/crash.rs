@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{client, id_of, pattern, Daemon};
+use common::{client, get, id_of, pattern, Daemon};
 use rand::Rng;
 use serde_json::Value;
 
@@ -61,15 +61,6 @@ fn list_all(http: &reqwest::blocking::Client, daemon: &Daemon) -> BTreeMap<Strin
             None => return all,
         }
     }
-}
-
-fn read(http: &reqwest::blocking::Client, daemon: &Daemon, id: &str) -> Vec<u8> {
-    let response = http
-        .get(daemon.url(&format!("/v1/objects/{id}")))
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), 200, "GET {id}");
-    response.bytes().unwrap().to_vec()
 }
 
 /// Runs the writers until the daemon is killed after a random delay; returns what they had
@@ -141,7 +132,7 @@ fn acknowledged_objects_survive_sigkill() {
                 "round {round}: acknowledged {id} is not listed with its size"
             );
             assert!(
-                read(&http, &daemon, id) == pattern(a.size, a.seed),
+                get(&http, &daemon, id) == pattern(a.size, a.seed),
                 "round {round}: acknowledged {id} reads back different bytes"
             );
         }
@@ -150,7 +141,7 @@ fn acknowledged_objects_survive_sigkill() {
             if acked.contains_key(id) || whole_unacked.contains(id) {
                 continue;
             }
-            let got = read(&http, &daemon, id);
+            let got = get(&http, &daemon, id);
             assert_eq!(got.len() as u64, *size, "round {round}: {id} size");
             assert_eq!(&id_of(&got), id, "round {round}: listed {id} is torn");
             whole_unacked.insert(id.clone());
@@ -165,7 +156,7 @@ fn acknowledged_objects_survive_sigkill() {
         if round % FULL_CHECK_EVERY == 0 || round == rounds {
             for (id, a) in &acked {
                 assert!(
-                    read(&http, &daemon, id) == pattern(a.size, a.seed),
+                    get(&http, &daemon, id) == pattern(a.size, a.seed),
                     "round {round}: acknowledged {id} changed"
                 );
             }

@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::io::Read;
 
-use common::{client, id_of, pattern, put, Daemon};
+use common::{client, fresh, get, id_of, pattern, put, Daemon};
 use reqwest::blocking::Body;
 use reqwest::header;
 use serde_json::Value;
@@ -21,9 +21,7 @@ fn error_text(response: reqwest::blocking::Response) -> String {
 
 #[test]
 fn round_trips_of_edge_sizes() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(&dir.path().join("data"), &[]);
-    let http = client();
+    let (_dir, daemon, http) = fresh(&[]);
     for (seed, size) in [0, 1, 4095, 4096, 4097, (1 << 20) + 7]
         .into_iter()
         .enumerate()
@@ -32,7 +30,7 @@ fn round_trips_of_edge_sizes() {
         let answer = put(&http, &daemon, &data);
         assert_eq!(answer["id"], id_of(&data), "id of {size} bytes");
         assert_eq!(answer["size"], size as u64);
-        let url = daemon.url(&format!("/v1/objects/{}", id_of(&data)));
+        let url = daemon.object(&id_of(&data));
         let got = http.get(&url).send().unwrap();
         assert_eq!(got.status(), 200);
         assert_eq!(
@@ -55,9 +53,7 @@ fn round_trips_of_edge_sizes() {
 
 #[test]
 fn hundred_mib_object_streams_both_ways() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(&dir.path().join("data"), &[]);
-    let http = client();
+    let (_dir, daemon, http) = fresh(&[]);
     let data = pattern(100 << 20, 7);
     // A reader body has no known length: reqwest sends it chunked, so the server streams it.
     let answer: Value = http
@@ -69,7 +65,7 @@ fn hundred_mib_object_streams_both_ways() {
         .unwrap();
     assert_eq!(answer["id"], id_of(&data));
     let mut got = Vec::with_capacity(data.len());
-    http.get(daemon.url(&format!("/v1/objects/{}", id_of(&data))))
+    http.get(daemon.object(&id_of(&data)))
         .send()
         .unwrap()
         .read_to_end(&mut got)
@@ -79,12 +75,10 @@ fn hundred_mib_object_streams_both_ways() {
 
 #[test]
 fn range_requests() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(&dir.path().join("data"), &[]);
-    let http = client();
+    let (_dir, daemon, http) = fresh(&[]);
     let data = pattern(10_000, 3);
     put(&http, &daemon, &data);
-    let url = daemon.url(&format!("/v1/objects/{}", id_of(&data)));
+    let url = daemon.object(&id_of(&data));
     for (range, first, last) in [
         ("bytes=0-99", 0, 99),
         ("bytes=4096-8191", 4096, 8191),
@@ -127,10 +121,8 @@ fn range_requests() {
 
 #[test]
 fn unknown_id_is_404() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(&dir.path().join("data"), &[]);
-    let http = client();
-    let url = daemon.url(&format!("/v1/objects/{}", id_of(b"never stored")));
+    let (_dir, daemon, http) = fresh(&[]);
+    let url = daemon.object(&id_of(b"never stored"));
     let response = http.get(&url).send().unwrap();
     assert_eq!(response.status(), 404);
     assert!(error_text(response).contains(&id_of(b"never stored")));
@@ -140,31 +132,21 @@ fn unknown_id_is_404() {
 
 #[test]
 fn malformed_id_is_400() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(&dir.path().join("data"), &[]);
-    let http = client();
+    let (_dir, daemon, http) = fresh(&[]);
     let too_short = "ab".repeat(31);
     let not_hex = "zz".repeat(32);
     for bad in ["xyz", too_short.as_str(), not_hex.as_str()] {
-        let response = http
-            .get(daemon.url(&format!("/v1/objects/{bad}")))
-            .send()
-            .unwrap();
+        let response = http.get(daemon.object(bad)).send().unwrap();
         assert_eq!(response.status(), 400, "{bad}");
         assert!(error_text(response).contains("malformed object id"));
-        let response = http
-            .delete(daemon.url(&format!("/v1/objects/{bad}")))
-            .send()
-            .unwrap();
+        let response = http.delete(daemon.object(bad)).send().unwrap();
         assert_eq!(response.status(), 400, "{bad}");
     }
 }
 
 #[test]
 fn too_large_is_413_and_leaves_nothing_behind() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(&dir.path().join("data"), &["--max-object-size", "64KiB"]);
-    let http = client();
+    let (_dir, daemon, http) = fresh(&["--max-object-size", "64KiB"]);
     let at_limit = pattern(64 << 10, 1);
     put(&http, &daemon, &at_limit);
 
@@ -206,12 +188,10 @@ fn too_large_is_413_and_leaves_nothing_behind() {
 
 #[test]
 fn delete_removes_the_object() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(&dir.path().join("data"), &[]);
-    let http = client();
+    let (_dir, daemon, http) = fresh(&[]);
     let data = pattern(5000, 9);
     put(&http, &daemon, &data);
-    let url = daemon.url(&format!("/v1/objects/{}", id_of(&data)));
+    let url = daemon.object(&id_of(&data));
     assert_eq!(http.delete(&url).send().unwrap().status(), 204);
     assert_eq!(http.get(&url).send().unwrap().status(), 404);
     assert_eq!(http.delete(&url).send().unwrap().status(), 404);
@@ -219,9 +199,7 @@ fn delete_removes_the_object() {
 
 #[test]
 fn listing_pages_through_every_object_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(&dir.path().join("data"), &[]);
-    let http = client();
+    let (_dir, daemon, http) = fresh(&[]);
     let stored: BTreeSet<String> = (0..23)
         .map(|seed| {
             let data = pattern(100 + seed, seed as u64);
@@ -266,9 +244,7 @@ fn listing_pages_through_every_object_in_order() {
 
 #[test]
 fn health_and_metrics() {
-    let dir = tempfile::tempdir().unwrap();
-    let daemon = Daemon::start(&dir.path().join("data"), &[]);
-    let http = client();
+    let (_dir, daemon, http) = fresh(&[]);
     let health: Value = http
         .get(daemon.url("/v1/health"))
         .send()
@@ -280,7 +256,7 @@ fn health_and_metrics() {
 
     let data = pattern(70_000, 5);
     put(&http, &daemon, &data);
-    let url = daemon.url(&format!("/v1/objects/{}", id_of(&data)));
+    let url = daemon.object(&id_of(&data));
     assert_eq!(
         http.get(&url).send().unwrap().bytes().unwrap().len(),
         data.len()
@@ -301,13 +277,8 @@ fn health_and_metrics() {
 
 #[test]
 fn full_drives_are_507_and_keep_what_was_stored() {
-    let dir = tempfile::tempdir().unwrap();
     // The smallest drives the engine formats: four 4 MiB zones each.
-    let daemon = Daemon::start(
-        &dir.path().join("data"),
-        &["--drive-size", "17MiB", "--zone-size", "4MiB"],
-    );
-    let http = client();
+    let (_dir, daemon, http) = fresh(&["--drive-size", "17MiB", "--zone-size", "4MiB"]);
     let mut stored = Vec::new();
     let mut refused = None;
     for seed in 0..200 {
@@ -329,12 +300,7 @@ fn full_drives_are_507_and_keep_what_was_stored() {
     assert!(error_text(response).contains("full"));
     assert!(!stored.is_empty());
     for data in &stored {
-        let got = http
-            .get(daemon.url(&format!("/v1/objects/{}", id_of(data))))
-            .send()
-            .unwrap();
-        assert_eq!(got.status(), 200);
-        assert!(got.bytes().unwrap().as_ref() == data.as_slice());
+        assert!(get(&http, &daemon, &id_of(data)) == *data);
     }
     let page: Value = http
         .get(daemon.url("/v1/objects?limit=1000"))
@@ -374,10 +340,7 @@ fn too_many_failed_drives_is_503() {
     assert_eq!(health["status"], "failed");
     assert_eq!(health["failed_drives"], 3);
 
-    let response = http
-        .get(daemon.url(&format!("/v1/objects/{}", id_of(&object))))
-        .send()
-        .unwrap();
+    let response = http.get(daemon.object(&id_of(&object))).send().unwrap();
     assert_eq!(response.status(), 503);
     assert!(!error_text(response).is_empty());
     // A striped object needs k + m = 6 drives to be placed.
@@ -413,13 +376,8 @@ fn a_lost_drive_degrades_reads_and_rebuild_through_the_daemon_restores_it() {
         .unwrap();
     assert_eq!(health["status"], "degraded");
     for o in &objects {
-        let got = http
-            .get(daemon.url(&format!("/v1/objects/{}", id_of(o))))
-            .send()
-            .unwrap();
-        assert_eq!(got.status(), 200);
         assert!(
-            got.bytes().unwrap().as_ref() == o.as_slice(),
+            get(&http, &daemon, &id_of(o)) == *o,
             "degraded read differs"
         );
     }

@@ -85,6 +85,14 @@ pub fn measure(args: &Args, w: &Workload) -> anyhow::Result<Raw> {
     })
 }
 
+fn join_all(
+    workers: Vec<std::thread::ScopedJoinHandle<'_, anyhow::Result<()>>>,
+) -> anyhow::Result<()> {
+    workers
+        .into_iter()
+        .try_for_each(|w| w.join().map_err(|_| anyhow!("raw I/O thread panicked"))?)
+}
+
 fn check(results: Vec<std::io::Result<()>>) -> anyhow::Result<()> {
     results
         .into_iter()
@@ -161,9 +169,7 @@ fn sequential(
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .try_for_each(|w| w.join().map_err(|_| anyhow!("raw I/O thread panicked"))?)
+        join_all(workers)
     })
 }
 
@@ -206,8 +212,6 @@ fn random_reads(
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .try_for_each(|w| w.join().map_err(|_| anyhow!("raw I/O thread panicked"))?)
+        join_all(workers)
     })
 }

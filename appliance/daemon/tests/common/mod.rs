@@ -89,6 +89,11 @@ impl Daemon {
         format!("http://{}{path}", self.addr)
     }
 
+    /// `http://addr/v1/objects/ID`.
+    pub fn object(&self, id: &str) -> String {
+        self.url(&format!("/v1/objects/{id}"))
+    }
+
     /// The daemon's process id.
     pub fn pid(&self) -> Pid {
         Pid::from_raw(self.child.id() as i32)
@@ -165,4 +170,18 @@ pub fn put(client: &reqwest::blocking::Client, daemon: &Daemon, data: &[u8]) -> 
         .expect("PUT");
     assert_eq!(response.status(), 200, "PUT of {} bytes", data.len());
     response.json().expect("PUT answers JSON")
+}
+
+/// A daemon on a new temp dir (`DIR/data`, started with `extra` flags) and a client for it.
+pub fn fresh(extra: &[&str]) -> (tempfile::TempDir, Daemon, reqwest::blocking::Client) {
+    let dir = tempfile::tempdir().expect("creating a temp dir");
+    let daemon = Daemon::start(&dir.path().join("data"), extra);
+    (dir, daemon, client())
+}
+
+/// GETs object `id`, asserting 200, and returns its bytes.
+pub fn get(http: &reqwest::blocking::Client, daemon: &Daemon, id: &str) -> Vec<u8> {
+    let response = http.get(daemon.object(id)).send().expect("GET");
+    assert_eq!(response.status(), 200, "GET {id}");
+    response.bytes().expect("GET body").to_vec()
 }
