@@ -11,6 +11,10 @@ use reqwest::blocking::Body;
 use reqwest::header;
 use serde_json::Value;
 
+fn get_json(http: &reqwest::blocking::Client, url: impl reqwest::IntoUrl) -> Value {
+    http.get(url).send().unwrap().json().unwrap()
+}
+
 fn error_text(response: reqwest::blocking::Response) -> String {
     let body: Value = response.json().expect("error bodies are JSON");
     body["error"]
@@ -167,12 +171,7 @@ fn too_large_is_413_and_leaves_nothing_behind() {
         .unwrap();
     assert_eq!(response.status(), 413);
 
-    let page: Value = http
-        .get(daemon.url("/v1/objects"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let page: Value = get_json(&http, daemon.url("/v1/objects"));
     let ids: Vec<&str> = page["objects"]
         .as_array()
         .unwrap()
@@ -184,6 +183,40 @@ fn too_large_is_413_and_leaves_nothing_behind() {
         [id_of(&at_limit)],
         "only the object within the limit is stored"
     );
+}
+
+#[test]
+fn an_upload_cut_short_leaves_nothing_behind() {
+    use std::io::Write;
+
+    let (_dir, daemon, http) = fresh(&[]);
+    let mut socket = std::net::TcpStream::connect(&daemon.addr).unwrap();
+    write!(
+        socket,
+        "PUT /v1/objects HTTP/1.1\r\nHost: {}\r\nContent-Length: 3000000\r\n\r\n",
+        daemon.addr
+    )
+    .unwrap();
+    socket.write_all(&pattern(1_500_000, 8)).unwrap();
+    drop(socket);
+    // A request after the cut one is served once the daemon has dropped the half upload.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let page = get_json(&http, daemon.url("/v1/objects"));
+    assert_eq!(page["objects"].as_array().map(Vec::len), Some(0), "{page}");
+}
+
+#[test]
+fn unknown_routes_and_bad_queries_get_json_errors() {
+    let (_dir, daemon, http) = fresh(&[]);
+    let response = http.get(daemon.url("/v1/nothing-here")).send().unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(error_text(response), "no such route");
+    let response = http
+        .get(daemon.url("/v1/objects?limit=%zz"))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(error_text(response).contains("limit"));
 }
 
 #[test]
@@ -216,7 +249,7 @@ fn listing_pages_through_every_object_in_order() {
         if let Some(after) = &after {
             url.push_str(&format!("&after={after}"));
         }
-        let page: Value = http.get(&url).send().unwrap().json().unwrap();
+        let page: Value = get_json(&http, url.as_str());
         pages += 1;
         let objects = page["objects"].as_array().unwrap();
         assert!(objects.len() <= 10);
@@ -245,12 +278,7 @@ fn listing_pages_through_every_object_in_order() {
 #[test]
 fn health_and_metrics() {
     let (_dir, daemon, http) = fresh(&[]);
-    let health: Value = http
-        .get(daemon.url("/v1/health"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let health: Value = get_json(&http, daemon.url("/v1/health"));
     assert_eq!(health["status"], "ok");
     assert_eq!(health["drives"], 6);
 
@@ -302,12 +330,7 @@ fn full_drives_are_507_and_keep_what_was_stored() {
     for data in &stored {
         assert!(get(&http, &daemon, &id_of(data)) == *data);
     }
-    let page: Value = http
-        .get(daemon.url("/v1/objects?limit=1000"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let page: Value = get_json(&http, daemon.url("/v1/objects?limit=1000"));
     assert_eq!(
         page["objects"].as_array().unwrap().len(),
         stored.len(),
@@ -368,12 +391,7 @@ fn a_lost_drive_degrades_reads_and_rebuild_through_the_daemon_restores_it() {
     std::fs::remove_file(drive_file(&data, 1)).unwrap();
 
     let daemon = Daemon::start(&data, &[]);
-    let health: Value = http
-        .get(daemon.url("/v1/health"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let health: Value = get_json(&http, daemon.url("/v1/health"));
     assert_eq!(health["status"], "degraded");
     for o in &objects {
         assert!(
@@ -396,12 +414,7 @@ fn a_lost_drive_degrades_reads_and_rebuild_through_the_daemon_restores_it() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["drive"], 1);
     assert_eq!(report["unrecoverable"].as_array().map(Vec::len), Some(0));
-    let health: Value = http
-        .get(daemon.url("/v1/health"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let health: Value = get_json(&http, daemon.url("/v1/health"));
     assert_eq!(health["status"], "ok", "{health}");
 
     let response = http

@@ -34,6 +34,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(health::routes())
         .merge(metrics::routes())
         .merge(admin::routes())
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
         // PUT bodies are streamed and bounded by `max_object_size`, not by axum's 2 MB default.
         .layer(DefaultBodyLimit::disable())
         .layer(TraceLayer::new_for_http())

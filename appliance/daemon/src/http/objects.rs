@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use appliance_storage::{ObjectId, ObjectMeta, StorageError};
 use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -282,8 +283,9 @@ async fn delete_object(
 
 async fn list_objects(
     State(state): State<Arc<AppState>>,
-    Query(query): Query<ListQuery>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<ObjectPage>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(format!("bad query: {e}")))?;
     let after = query.after.as_deref().map(parse_id).transpose()?;
     let limit = match query.limit.as_deref() {
         None => DEFAULT_LIST_LIMIT,
