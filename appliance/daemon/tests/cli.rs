@@ -188,3 +188,30 @@ fn up_refuses_to_format_explicit_drives() {
     assert!(err.contains("appliance format"), "{err}");
     assert_eq!(std::fs::read(&drive).unwrap(), b"someone's data");
 }
+
+#[test]
+fn offline_status_flags_a_lost_drive_and_rebuild_restores_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let http = client();
+    let object = pattern(400_000, 6);
+    let daemon = Daemon::start(&data, &[]);
+    put(&http, &daemon, &object);
+    assert!(daemon.terminate().success());
+    std::fs::remove_file(data.join("drives").join("drive-2.img")).unwrap();
+
+    let (code, out, err) = run(bin().arg("status").arg("--data").arg(&data));
+    assert_eq!(code, Some(4), "status with a lost drive: {err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["drives"][2]["online"], false, "{out}");
+
+    let (code, out, err) = run(bin().args(["rebuild", "2", "--data"]).arg(&data));
+    assert_eq!(code, Some(0), "rebuild: {err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(report["shards"].as_u64().unwrap() >= 1, "{out}");
+
+    let (code, _, err) = run(bin().arg("status").arg("--data").arg(&data));
+    assert_eq!(code, Some(0), "status after rebuild: {err}");
+    let daemon = Daemon::start(&data, &[]);
+    assert!(common::get(&http, &daemon, &id_of(&object)) == object);
+}
