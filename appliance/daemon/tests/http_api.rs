@@ -75,6 +75,24 @@ fn hundred_mib_object_streams_both_ways() {
         .read_to_end(&mut got)
         .unwrap();
     assert!(got == data, "100 MiB object differs after the round trip");
+
+    // Readers that hang up early cancel their reads; the daemon keeps serving.
+    for _ in 0..3 {
+        let mut partial = vec![0u8; 1 << 20];
+        http.get(daemon.object(&id_of(&data)))
+            .send()
+            .unwrap()
+            .read_exact(&mut partial)
+            .unwrap();
+        assert!(partial == data[..1 << 20]);
+    }
+    let tail = http
+        .get(daemon.object(&id_of(&data)))
+        .header(header::RANGE, "bytes=-3000000")
+        .send()
+        .unwrap();
+    assert_eq!(tail.status(), 206);
+    assert!(tail.bytes().unwrap().as_ref() == &data[data.len() - 3_000_000..]);
 }
 
 #[test]
