@@ -1,7 +1,6 @@
 //! The engine through the daemon's HTTP API on loopback: the same router and server as
-//! `appliance up`, in this process, with blocking HTTP clients.
+//! `appliance up`, in this process, with an async HTTP client on a runtime of its own.
 
-use std::io;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -12,20 +11,23 @@ use crate::library::fresh_engine;
 use crate::workload::{self, EngineFigures, Store, Workload};
 use crate::Args;
 
+/// An async HTTP client on its own runtime, so the requests' I/O runs on that runtime's workers
+/// rather than on one client thread; each bench thread blocks on its own requests.
 struct HttpStore {
     base: String,
-    client: reqwest::blocking::Client,
+    client: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl Store for HttpStore {
     fn put(&self, data: &[u8]) -> anyhow::Result<String> {
-        let response = self
+        let request = self
             .client
             .put(format!("{}/v1/objects", self.base))
-            .body(data.to_vec())
-            .send()?
-            .error_for_status()?;
-        let answer: serde_json::Value = response.json()?;
+            .body(data.to_vec());
+        let answer: serde_json::Value = self
+            .runtime
+            .block_on(async { request.send().await?.error_for_status()?.json().await })?;
         let id = answer["id"]
             .as_str()
             .with_context(|| format!("PUT answered {answer}"))?;
@@ -33,12 +35,15 @@ impl Store for HttpStore {
     }
 
     fn get(&self, id: &str) -> anyhow::Result<u64> {
-        let mut response = self
-            .client
-            .get(format!("{}/v1/objects/{id}", self.base))
-            .send()?
-            .error_for_status()?;
-        Ok(response.copy_to(&mut io::sink())?)
+        let request = self.client.get(format!("{}/v1/objects/{id}", self.base));
+        self.runtime.block_on(async {
+            let mut response = request.send().await?.error_for_status()?;
+            let mut received = 0u64;
+            while let Some(chunk) = response.chunk().await? {
+                received += chunk.len() as u64;
+            }
+            Ok(received)
+        })
     }
 }
 
@@ -64,7 +69,11 @@ pub fn measure(args: &Args, w: &Workload) -> anyhow::Result<EngineFigures> {
     }));
     let store = HttpStore {
         base: format!("http://{addr}"),
-        client: reqwest::blocking::Client::new(),
+        client: reqwest::Client::new(),
+        runtime: tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the client runtime")?,
     };
     let figures = workload::run(args, &store);
     let _ = stop.send(());
