@@ -17,7 +17,7 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// `format` refused: the drives already hold a formatted set (use `--force`).
     pub const ALREADY_FORMATTED: u8 = 3;
-    /// `status` or `scrub` found data at risk: failed drives or unrepairable objects.
+    /// Data at risk: `status` found offline drives, or `scrub`/`rebuild` left unrecoverable objects.
     pub const DATA_AT_RISK: u8 = 4;
 }
 
@@ -27,7 +27,7 @@ Exit codes:
   1  runtime failure (I/O or engine error, daemon unreachable); the message names the cause
   2  bad command line (unknown flag or malformed value)
   3  format refused: the drives already hold a formatted set (add --force to wipe them)
-  4  status or scrub found data at risk (failed drives or unrepairable objects)
+  4  data at risk: status found offline drives, or scrub or rebuild left unrecoverable objects
 
 Logs go to stderr; set RUST_LOG to change their level (e.g. RUST_LOG=debug).";
 
@@ -44,7 +44,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the object API over HTTP. Formats the drives on first start (never a formatted set).
+    /// Serve the object API over HTTP. Default file drives are formatted on first start (a
+    /// formatted set never is); drives given with --drive need `appliance format` first.
     Up(UpArgs),
     /// Initialise the drives. Refuses drives that already hold a formatted set unless --force.
     Format(FormatArgs),

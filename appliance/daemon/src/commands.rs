@@ -43,7 +43,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
         server::serve(listener, state, shutdown)
             .await
             .context("serving HTTP")?;
-        tracing::info!("HTTP server stopped; engine closed");
+        tracing::info!("HTTP server stopped");
         Ok(exit::SUCCESS)
     })
 }

@@ -27,3 +27,11 @@ pub const METRICS_UPKEEP_SECS: u64 = 5;
 /// answered from one buffer: small reads skip a task hop and the streaming channel, at the cost of
 /// at most this much memory per request.
 pub const INLINE_READ_MAX: u64 = 256 << 10;
+
+/// Bucket bounds (seconds) of every latency histogram on `/metrics`: 100 µs (a cached small read)
+/// to 10 s (a 256 MiB object on a slow drive), about 2.5x apart, so fleet-wide percentiles can be
+/// aggregated from buckets.
+pub const LATENCY_BUCKETS_SECONDS: [f64; 16] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];

@@ -9,12 +9,15 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::http::{router, AppState};
-use crate::limits::METRICS_UPKEEP_SECS;
+use crate::limits::{LATENCY_BUCKETS_SECONDS, METRICS_UPKEEP_SECS};
 
-/// Installs the process-wide Prometheus recorder behind the `metrics` facade and starts its
-/// periodic upkeep on the current tokio runtime. Call once per process.
+/// Installs the process-wide Prometheus recorder behind the `metrics` facade (histograms with
+/// [`LATENCY_BUCKETS_SECONDS`]) and starts its periodic upkeep on the current tokio runtime. Call
+/// once per process, inside the runtime.
 pub fn install_metrics() -> Result<PrometheusHandle, BuildError> {
-    let handle = PrometheusBuilder::new().install_recorder()?;
+    let handle = PrometheusBuilder::new()
+        .set_buckets(&LATENCY_BUCKETS_SECONDS)?
+        .install_recorder()?;
     let upkeep = handle.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(METRICS_UPKEEP_SECS));

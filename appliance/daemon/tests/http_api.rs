@@ -315,7 +315,8 @@ fn health_and_metrics() {
         "storage_bytes_written_total",
         "storage_bytes_read_total",
         "storage_ops_total",
-        "storage_op_seconds",
+        "storage_op_seconds_bucket{op=\"put\",le=\"0.001\"}",
+        "storage_op_seconds_count{op=\"get\"}",
     ] {
         assert!(text.contains(name), "/metrics lacks {name}:\n{text}");
     }
