@@ -2,10 +2,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use appliance_storage::limits::DEFAULT_QUEUE_DEPTH;
 use appliance_storage::EngineConfig;
 use clap::{Args, Parser, Subcommand};
+
+use crate::maintenance::Schedule;
 
 /// Exit codes, documented in `--help`.
 pub mod exit {
@@ -113,6 +116,24 @@ pub struct UpArgs {
     /// Largest object a PUT accepts, in bytes or with a KiB/MiB/GiB suffix.
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
     pub max_object_size: u64,
+    /// Seconds between background compactions, which reclaim deleted objects' zones (0: only
+    /// when a drive fills up).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub compact_every: u64,
+    /// Seconds between background scrubs of every block (0: off; `appliance scrub` still works).
+    #[arg(long, value_name = "SECS", default_value_t = 86_400)]
+    pub scrub_every: u64,
+}
+
+impl UpArgs {
+    /// The background jobs these flags ask for.
+    pub fn schedule(&self) -> Schedule {
+        let every = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
+        Schedule {
+            compact_every: every(self.compact_every),
+            scrub_every: every(self.scrub_every),
+        }
+    }
 }
 
 /// Flags of `appliance format`.

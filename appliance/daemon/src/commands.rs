@@ -9,7 +9,7 @@ use appliance::cli::{exit, AdminArgs, FormatArgs, RebuildArgs, UpArgs};
 use appliance::http::AppState;
 use appliance::limits::ADMIN_CLIENT_TIMEOUT_SECS;
 use appliance::reports::{FormatJson, RebuildJson, ScrubJson, StatusJson};
-use appliance::server;
+use appliance::{maintenance, server};
 use appliance_storage::limits::DEFAULT_MAX_OBJECT_SIZE;
 use appliance_storage::{Engine, EngineConfig, StorageError};
 use serde::de::DeserializeOwned;
@@ -20,6 +20,7 @@ use serde_json::Value;
 pub fn up(args: UpArgs) -> anyhow::Result<u8> {
     let cfg = args.store.engine_config(args.max_object_size);
     let max_object_size = cfg.max_object_size;
+    let schedule = args.schedule();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,6 +28,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
     runtime.block_on(async move {
         let metrics = server::install_metrics().context("installing the Prometheus recorder")?;
         let engine = tokio::task::spawn_blocking(move || open_or_format(cfg)).await??;
+        maintenance::spawn(&engine, schedule);
         let listener = tokio::net::TcpListener::bind(args.http)
             .await
             .with_context(|| format!("binding --http {}", args.http))?;

@@ -5,5 +5,6 @@
 pub mod cli;
 pub mod http;
 pub mod limits;
+pub mod maintenance;
 pub mod reports;
 pub mod server;

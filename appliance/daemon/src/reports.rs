@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use appliance_storage::{DriveStatus, EngineStatus, FormatReport, RebuildReport, ScrubReport};
+use appliance_storage::{
+    CompactReport, DriveStatus, EngineStatus, FormatReport, RebuildReport, ScrubReport,
+};
 use serde::{Deserialize, Serialize};
 
 /// One drive in [`StatusJson`].
@@ -150,6 +152,27 @@ impl From<&FormatReport> for FormatJson {
             drives: r.drives.clone(),
             data_shards: r.data_shards,
             parity_shards: r.parity_shards,
+        }
+    }
+}
+
+/// `POST /v1/admin/compact`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CompactJson {
+    /// Zones made writable again.
+    pub zones_reclaimed: u64,
+    /// Live extents moved out of them.
+    pub extents_moved: u64,
+    /// Bytes moved.
+    pub bytes_moved: u64,
+}
+
+impl From<&CompactReport> for CompactJson {
+    fn from(r: &CompactReport) -> Self {
+        CompactJson {
+            zones_reclaimed: r.zones_reclaimed,
+            extents_moved: r.extents_moved,
+            bytes_moved: r.bytes_moved,
         }
     }
 }

@@ -446,3 +446,58 @@ fn a_lost_drive_degrades_reads_and_rebuild_through_the_daemon_restores_it() {
         "rebuild of a drive that does not exist"
     );
 }
+
+/// Stores then deletes enough 4 MiB objects to close a few 4 MiB zones on every drive; returns the
+/// free bytes over all drives afterwards.
+fn fill_and_delete(http: &reqwest::blocking::Client, daemon: &Daemon) -> u64 {
+    let ids: Vec<String> = (0..12)
+        .map(|seed| {
+            put(http, daemon, &pattern(4 << 20, seed))["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    for id in &ids {
+        assert_eq!(http.delete(daemon.object(id)).send().unwrap().status(), 204);
+    }
+    free_bytes(http, daemon)
+}
+
+fn free_bytes(http: &reqwest::blocking::Client, daemon: &Daemon) -> u64 {
+    let status = get_json(http, daemon.url("/v1/admin/status"));
+    status["drives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["free"].as_u64().unwrap())
+        .sum()
+}
+
+#[test]
+fn admin_compact_reclaims_deleted_objects_zones() {
+    let (_dir, daemon, http) = fresh(&["--compact-every", "0"]);
+    let free_before = fill_and_delete(&http, &daemon);
+    let report: Value = http
+        .post(daemon.url("/v1/admin/compact"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(report["zones_reclaimed"].as_u64().unwrap() >= 1, "{report}");
+    assert!(free_bytes(&http, &daemon) > free_before);
+}
+
+#[test]
+fn background_compaction_reclaims_without_being_asked() {
+    let (_dir, daemon, http) = fresh(&["--compact-every", "1"]);
+    let free_before = fill_and_delete(&http, &daemon);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while free_bytes(&http, &daemon) <= free_before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no background compaction within 20 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -1,5 +1,6 @@
 //! Admin routes, used by `appliance status|scrub|rebuild` when a running daemon holds the index:
-//! `GET /v1/admin/status`, `POST /v1/admin/scrub`, `POST /v1/admin/rebuild/{drive}`.
+//! `GET /v1/admin/status`, `POST /v1/admin/scrub`, `POST /v1/admin/rebuild/{drive}`, and
+//! `POST /v1/admin/compact`.
 
 use std::sync::Arc;
 
@@ -9,13 +10,14 @@ use axum::{Json, Router};
 
 use super::error::ApiError;
 use super::{run_blocking, AppState};
-use crate::reports::{RebuildJson, ScrubJson, StatusJson};
+use crate::reports::{CompactJson, RebuildJson, ScrubJson, StatusJson};
 
 /// The admin routes.
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/v1/admin/status", get(status))
         .route("/v1/admin/scrub", post(scrub))
+        .route("/v1/admin/compact", post(compact))
         .route("/v1/admin/rebuild/{drive}", post(rebuild))
 }
 
@@ -27,6 +29,11 @@ async fn status(State(state): State<Arc<AppState>>) -> Result<Json<StatusJson>, 
 async fn scrub(State(state): State<Arc<AppState>>) -> Result<Json<ScrubJson>, ApiError> {
     let report = run_blocking(&state, |engine| engine.scrub()).await?;
     Ok(Json(ScrubJson::from(&report)))
+}
+
+async fn compact(State(state): State<Arc<AppState>>) -> Result<Json<CompactJson>, ApiError> {
+    let report = run_blocking(&state, |engine| engine.compact()).await?;
+    Ok(Json(CompactJson::from(&report)))
 }
 
 async fn rebuild(
