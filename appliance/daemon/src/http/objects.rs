@@ -2,7 +2,7 @@
 //!
 //! Bodies are streamed both ways: a PUT body flows chunk by chunk through a bounded channel into
 //! an [`ObjectWriter`](appliance_storage::ObjectWriter) on a blocking task, and a GET range flows
-//! from [`Engine::read_to`] through a bounded channel into the response body.
+//! from [`Engine::read_to`](appliance_storage::Engine::read_to) through a bounded channel into the response body.
 
 use std::sync::Arc;
 
