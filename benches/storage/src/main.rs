@@ -17,8 +17,9 @@ use anyhow::Context;
 use appliance::cli::parse_size;
 use clap::Parser;
 
-use report::{Row, Table};
-use workload::Workload;
+use raw::Raw;
+use report::{median, Row, Table};
+use workload::{EngineFigures, Workload};
 
 /// Flags; the defaults run in about a minute on a 2-core machine with an SSD-backed disk.
 #[derive(Debug, Parser)]
@@ -66,7 +67,14 @@ pub struct Args {
     /// Reed-Solomon encodes per measurement.
     #[arg(long, default_value_t = 1000)]
     pub rs_rounds: usize,
+    /// Runs of the whole suite; the table shows each figure's median over the runs (the machine
+    /// may be shared: more runs steady the figures).
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
 }
+
+/// One run of every measurement.
+type Round = (Raw, EngineFigures, EngineFigures, erasure::Erasure);
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -91,32 +99,48 @@ fn main() -> anyhow::Result<()> {
         workload.m
     );
 
+    let mut rounds = Vec::new();
+    for round in 1..=args.repeat.max(1) {
+        eprintln!("round {round}: raw io_uring O_DIRECT...");
+        let raw = raw::measure(&args, &workload)?;
+        eprintln!("round {round}: engine, library API...");
+        let lib = library::measure(&args, &workload)?;
+        eprintln!("round {round}: engine, HTTP on loopback...");
+        let http = over_http::measure(&args, &workload)?;
+        eprintln!("round {round}: Reed-Solomon encode...");
+        let rs = erasure::measure(&args, workload.k, workload.m);
+        rounds.push((raw, lib, http, rs));
+    }
+    let raw = Raw {
+        write_bps: median(rounds.iter().map(|r| r.0.write_bps)),
+        read_bps: median(rounds.iter().map(|r| r.0.read_bps)),
+        random_iops: median(rounds.iter().map(|r| r.0.random_iops)),
+    };
+    let engine = |pick: fn(&Round) -> &EngineFigures| EngineFigures {
+        put_data_bps: median(rounds.iter().map(|r| pick(r).put_data_bps)),
+        get_data_bps: median(rounds.iter().map(|r| pick(r).get_data_bps)),
+        small_iops: median(rounds.iter().map(|r| pick(r).small_iops)),
+    };
+    let lib = engine(|r| &r.1);
+    let http = engine(|r| &r.2);
+    let rs_bare = median(rounds.iter().map(|r| r.3.bare_bps));
+    let rs_engine = median(rounds.iter().map(|r| r.3.engine_bps));
+
     let mut table = Table::default();
-    eprintln!("raw io_uring O_DIRECT...");
-    let raw = raw::measure(&args, &workload)?;
     table.push(Row::bandwidth("raw sequential write", raw.write_bps, None));
     table.push(Row::bandwidth("raw sequential read", raw.read_bps, None));
     table.push(Row::iops("raw 4 KiB random read", raw.random_iops, None));
-
-    eprintln!("engine, library API...");
-    let lib = library::measure(&args, &workload)?;
     table.push_engine("library", &lib, &raw, &workload);
-
-    eprintln!("engine, HTTP on loopback...");
-    let http = over_http::measure(&args, &workload)?;
     table.push_engine("HTTP", &http, &raw, &workload);
-
-    eprintln!("Reed-Solomon encode...");
-    let rs = erasure::measure(&args, workload.k, workload.m);
     table.push(Row::bandwidth(
         "RS encode, bare reed-solomon-simd",
-        rs.bare_bps,
+        rs_bare,
         None,
     ));
     table.push(Row::bandwidth(
         "RS encode, inside the engine",
-        rs.engine_bps,
-        Some(("bare crate", rs.engine_bps / rs.bare_bps)),
+        rs_engine,
+        Some(("bare crate", rs_engine / rs_bare)),
     ));
     table.print();
     Ok(())

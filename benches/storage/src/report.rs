@@ -3,6 +3,21 @@
 use crate::raw::Raw;
 use crate::workload::{EngineFigures, Workload};
 
+/// The median of `values` (the mean of the middle two for an even count; 0 for none).
+pub fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
 /// One line of the table.
 pub struct Row {
     name: String,
@@ -80,5 +95,17 @@ impl Table {
                 .unwrap_or_default();
             println!("{:<name_w$}  {:>value_w$}  {ratio}", r.name, r.value);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_of_odd_even_and_empty() {
+        assert_eq!(median([3.0, 1.0, 2.0].into_iter()), 2.0);
+        assert_eq!(median([4.0, 1.0, 3.0, 2.0].into_iter()), 2.5);
+        assert_eq!(median(std::iter::empty()), 0.0);
     }
 }
