@@ -51,7 +51,8 @@ pub struct Args {
     /// header, so one small object is one 4 KiB block on the drive, like a raw 4 KiB read.
     #[arg(long, value_name = "BYTES", default_value_t = 4032)]
     pub small_size: usize,
-    /// Small objects stored for the random-read tests.
+    /// Small objects stored for the random-read tests; the raw random reads cover the same
+    /// number of blocks per drive as these objects occupy.
     #[arg(long, default_value_t = 2000)]
     pub small_objects: usize,
     /// Random reads per random-read test.

@@ -69,13 +69,17 @@ pub fn measure(args: &Args, w: &Workload) -> anyhow::Result<Raw> {
     sequential(&devices, &pool, qd, end, false)?;
     let read_bps = (per_drive * drives as u64) as f64 / start.elapsed().as_secs_f64();
 
+    // Random reads span as many blocks per drive as the small objects of the engine tests occupy
+    // (each small object is one block on 1 + m drives), so both read from the same footprint.
+    let footprint = (args.small_objects.max(1) * (1 + w.m)).div_ceil(drives) as u64;
+    let random_end = (ZONES_START + footprint * BLOCK_SIZE as u64).min(end);
     let start = Instant::now();
     random_reads(
         &devices,
         &pool,
         args.random_depth.max(1),
         args.random_reads,
-        end,
+        random_end,
     )?;
     let random_iops = args.random_reads as f64 / start.elapsed().as_secs_f64();
     Ok(Raw {
