@@ -61,7 +61,7 @@ pub const MAX_PARITY_SHARDS: usize = 8;
 pub const WRITE_STRIPES_IN_FLIGHT: usize = 3;
 
 /// Stripes one reader reads ahead of the one it hands to its caller.
-pub const READ_AHEAD_STRIPES: usize = 3;
+pub const READ_AHEAD_STRIPES: usize = 14;
 
 /// Stripe-sized buffers in the registered pool (each (k + work) extents): bounds memory pinned
 /// for I/O and the number of large reads and writes running at once.

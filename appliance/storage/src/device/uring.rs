@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -42,11 +42,26 @@ fn device_len(file: &File) -> io::Result<u64> {
 }
 
 /// A drive driven by its own io_uring instance on a dedicated thread.
+///
+/// Callers hand requests over a channel and ring an eventfd; the thread keeps a poll of that
+/// eventfd in its ring, so one `io_uring_enter` wait wakes on either a completion or new work and
+/// the queue stays full while callers add to it.
 pub struct UringDevice {
     label: String,
     capacity: u64,
     tx: Option<Sender<Vec<IoRequest>>>,
+    wake: Arc<OwnedFd>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// `user_data` of the eventfd poll that wakes the I/O thread.
+const WAKE: u64 = u64::MAX;
+
+fn ring_eventfd(fd: &OwnedFd) {
+    let one = 1u64.to_ne_bytes();
+    // SAFETY: writes 8 bytes from a live stack buffer to an eventfd we own.
+    let n = unsafe { libc::write(fd.as_raw_fd(), one.as_ptr().cast(), one.len()) };
+    debug_assert_eq!(n, 8, "eventfd write");
 }
 
 impl UringDevice {
@@ -60,7 +75,15 @@ impl UringDevice {
         pool: Arc<BufferPool>,
     ) -> io::Result<Self> {
         let capacity = device_len(&file)?;
-        let ring = IoUring::new(queue_depth.max(1).next_power_of_two())?;
+        // One extra entry for the eventfd poll that wakes the thread.
+        let ring = IoUring::new((queue_depth.max(1) + 1).next_power_of_two())?;
+        // SAFETY: eventfd returns a new descriptor (or -1, checked) that nothing else owns.
+        let wake = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if wake < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `wake` is a fresh, valid descriptor owned by nobody else.
+        let wake = Arc::new(unsafe { OwnedFd::from_raw_fd(wake) });
         ring.submitter().register_files(&[file.as_raw_fd()])?;
         let (base, len) = pool.region();
         let iovec = libc::iovec {
@@ -74,7 +97,8 @@ impl UringDevice {
             tracing::warn!(%label, "cannot register the buffer pool with io_uring; using unregistered buffers");
         }
         let (tx, rx) = crossbeam_channel::unbounded();
-        let depth = ring.params().sq_entries() as usize;
+        let depth = queue_depth.max(1) as usize;
+        let worker_wake = Arc::clone(&wake);
         let thread = std::thread::Builder::new()
             .name(format!("io-{}", label.rsplit('/').next().unwrap_or(&label)))
             .spawn(move || {
@@ -83,6 +107,7 @@ impl UringDevice {
                     rx,
                     fixed_buffers,
                     depth,
+                    wake: worker_wake,
                     _file: file,
                     _pool: pool,
                 };
@@ -92,6 +117,7 @@ impl UringDevice {
             label,
             capacity,
             tx: Some(tx),
+            wake,
             thread: Some(thread),
         })
     }
@@ -111,10 +137,13 @@ impl BlockDevice for UringDevice {
             return;
         }
         let tx = self.tx.as_ref().expect("sender lives until drop");
-        if let Err(crossbeam_channel::SendError(requests)) = tx.send(requests) {
-            for r in requests {
-                r.group
-                    .complete(r.slot, Err(io::Error::other("I/O thread stopped")));
+        match tx.send(requests) {
+            Ok(()) => ring_eventfd(&self.wake),
+            Err(crossbeam_channel::SendError(requests)) => {
+                for r in requests {
+                    r.group
+                        .complete(r.slot, Err(io::Error::other("I/O thread stopped")));
+                }
             }
         }
     }
@@ -123,6 +152,7 @@ impl BlockDevice for UringDevice {
 impl Drop for UringDevice {
     fn drop(&mut self) {
         self.tx.take();
+        ring_eventfd(&self.wake);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -134,6 +164,7 @@ struct Worker {
     rx: Receiver<Vec<IoRequest>>,
     fixed_buffers: bool,
     depth: usize,
+    wake: Arc<OwnedFd>,
     _file: File,
     _pool: Arc<BufferPool>,
 }
@@ -147,22 +178,31 @@ impl Worker {
         let mut in_flight: Vec<Option<Queued>> = (0..self.depth).map(|_| None).collect();
         let mut free: Vec<usize> = (0..self.depth).rev().collect();
         let mut open = true;
+        let mut wake_armed = false;
         loop {
-            if free.len() == self.depth && queue.is_empty() {
-                if !open {
-                    return;
-                }
-                match self.rx.recv() {
-                    Ok(batch) => queue.extend(batch.into_iter().map(|r| (r, 0))),
-                    Err(_) => return,
-                }
-            }
             while open {
                 match self.rx.try_recv() {
                     Ok(batch) => queue.extend(batch.into_iter().map(|r| (r, 0))),
                     Err(crossbeam_channel::TryRecvError::Empty) => break,
                     Err(crossbeam_channel::TryRecvError::Disconnected) => open = false,
                 }
+            }
+            if !open && queue.is_empty() && free.len() == self.depth {
+                return;
+            }
+            if open && !wake_armed {
+                let poll =
+                    opcode::PollAdd::new(types::Fd(self.wake.as_raw_fd()), libc::POLLIN as _)
+                        .build()
+                        .user_data(WAKE);
+                // SAFETY: a poll entry refers to no memory; the eventfd outlives the ring.
+                unsafe {
+                    self.ring
+                        .submission()
+                        .push(&poll)
+                        .expect("the ring has an entry reserved for the wake-up poll");
+                }
+                wake_armed = true;
             }
             while let Some(slot) = free.pop() {
                 let Some(item) = queue.pop_front() else {
@@ -201,8 +241,18 @@ impl Worker {
                 .completion()
                 .map(|c| (c.user_data(), c.result()))
                 .collect();
-            for (slot, res) in completions {
-                let slot = slot as usize;
+            for (user_data, res) in completions {
+                if user_data == WAKE {
+                    let mut counter = [0u8; 8];
+                    // SAFETY: reads at most 8 bytes into a live stack buffer from our eventfd
+                    // (non-blocking: nothing to read is fine).
+                    unsafe {
+                        libc::read(self.wake.as_raw_fd(), counter.as_mut_ptr().cast(), 8);
+                    }
+                    wake_armed = false;
+                    continue;
+                }
+                let slot = user_data as usize;
                 let (req, done) = in_flight[slot].take().expect("completion for a live slot");
                 free.push(slot);
                 let total = match req.op {

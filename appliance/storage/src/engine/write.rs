@@ -27,11 +27,29 @@ pub struct ObjectWriter {
     started: Instant,
     current: Option<PoolBuf>,
     fill: usize,
-    in_flight: VecDeque<InFlight>,
+    in_flight: VecDeque<Stripe>,
     stripes: Vec<StripeRecord>,
     /// Extents allocated and not yet committed or aborted.
     pending: Vec<(usize, u64)>,
     failed: bool,
+}
+
+/// A stripe handed off by the writer: being sealed on the sealing pool, or written.
+enum Stripe {
+    Sealing(crossbeam_channel::Receiver<Result<InFlight, StorageError>>),
+    Written(InFlight),
+}
+
+impl Stripe {
+    /// Waits for sealing to finish; the stripe's writes are then in flight.
+    fn sealed(self) -> Result<InFlight, StorageError> {
+        match self {
+            Stripe::Written(w) => Ok(w),
+            Stripe::Sealing(rx) => rx
+                .recv()
+                .unwrap_or_else(|_| Err(StorageError::Config("a sealing task died".into()))),
+        }
+    }
 }
 
 struct InFlight {
@@ -115,49 +133,28 @@ impl ObjectWriter {
         Ok(self.inner.checkout(SlotClass::Stripe))
     }
 
+    /// Hands the filled stripe off: full stripes are sealed and written on the sealing pool (so
+    /// parity and checksums overlap the caller filling the next stripe); the last one inline.
     fn seal_current(&mut self, last: bool) -> Result<(), StorageError> {
-        let mut buf = self.current.take().expect("a stripe is being filled");
-        let data_len = std::mem::take(&mut self.fill);
-        let stripe_no = self.stripes.len() + self.in_flight.len();
-        let k = if stripe_no == 0 && last && data_len <= SMALL_OBJECT_MAX {
-            1
+        let buf = self.current.take().expect("a stripe is being filled");
+        let job = SealJob {
+            buf,
+            data_len: std::mem::take(&mut self.fill),
+            stripe_no: self.stripes.len() + self.in_flight.len(),
+            last,
+            write_id: self.write_id,
+        };
+        if last {
+            self.in_flight
+                .push_back(Stripe::Written(job.run(&self.inner)?));
         } else {
-            self.k()
-        };
-        let shape = Shape::for_data(k, self.inner.layout.m as usize, data_len);
-        compact_fill(buf.as_mut_slice(), &shape);
-        let seq = self.inner.next_seq();
-        stripe::seal(buf.as_mut_slice(), &shape, self.write_id, seq, stripe_no);
-        let locs = match place(&self.inner, seq, &shape) {
-            Err(StorageError::OutOfSpace { .. }) => {
-                maintenance::compact(&self.inner)?;
-                place(&self.inner, seq, &shape)?
-            }
-            other => other?,
-        };
-        let shards: Vec<(usize, ShardLoc)> = locs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, l)| l.map(|l| (i, l)))
-            .collect();
-        self.pending
-            .extend(shards.iter().map(|(_, l)| (l.drive as usize, l.offset)));
-        if shards.len() < shape.shards() {
-            m::degraded_write();
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            let inner = Arc::clone(&self.inner);
+            rayon::spawn(move || {
+                let _ = tx.send(job.run(&inner));
+            });
+            self.in_flight.push_back(Stripe::Sealing(rx));
         }
-        let group = stripe::submit(&self.inner, &mut buf, &shape, &shards, true);
-        self.in_flight.push_back(InFlight {
-            _buf: buf,
-            group,
-            shards,
-            record: StripeRecord {
-                seq,
-                k: k as u8,
-                extent_len: shape.extent_len as u32,
-                data_len: data_len as u64,
-                shards: locs,
-            },
-        });
         while self.in_flight.len() > WRITE_STRIPES_IN_FLIGHT {
             self.complete_oldest()?;
         }
@@ -165,7 +162,17 @@ impl ObjectWriter {
     }
 
     fn complete_oldest(&mut self) -> Result<(), StorageError> {
-        let mut stripe = self.in_flight.pop_front().expect("a stripe in flight");
+        let mut stripe = self
+            .in_flight
+            .pop_front()
+            .expect("a stripe in flight")
+            .sealed()?;
+        self.pending.extend(
+            stripe
+                .shards
+                .iter()
+                .map(|(_, l)| (l.drive as usize, l.offset)),
+        );
         let results = stripe.group.wait();
         for (&(i, loc), result) in stripe.shards.iter().zip(results) {
             if let Err(e) = result {
@@ -297,11 +304,79 @@ impl ObjectWriter {
 
 impl Drop for ObjectWriter {
     fn drop(&mut self) {
-        self.in_flight.clear();
+        for stripe in std::mem::take(&mut self.in_flight) {
+            if let Ok(written) = stripe.sealed() {
+                self.pending.extend(
+                    written
+                        .shards
+                        .iter()
+                        .map(|(_, l)| (l.drive as usize, l.offset)),
+                );
+            }
+        }
         let mut alloc = self.inner.alloc.lock();
         for (d, o) in self.pending.drain(..) {
             alloc.abort(d, o);
         }
+    }
+}
+
+/// A filled stripe buffer to seal and write.
+struct SealJob {
+    buf: PoolBuf,
+    data_len: usize,
+    stripe_no: usize,
+    last: bool,
+    write_id: u64,
+}
+
+impl SealJob {
+    /// Lays the stripe out, seals it, places its shards and submits their writes.
+    fn run(self, inner: &Inner) -> Result<InFlight, StorageError> {
+        let SealJob {
+            mut buf,
+            data_len,
+            stripe_no,
+            last,
+            write_id,
+        } = self;
+        let k = if stripe_no == 0 && last && data_len <= SMALL_OBJECT_MAX {
+            1
+        } else {
+            inner.layout.k as usize
+        };
+        let shape = Shape::for_data(k, inner.layout.m as usize, data_len);
+        compact_fill(buf.as_mut_slice(), &shape);
+        let seq = inner.next_seq();
+        stripe::seal(buf.as_mut_slice(), &shape, write_id, seq, stripe_no);
+        let locs = match place(inner, seq, &shape) {
+            Err(StorageError::OutOfSpace { .. }) => {
+                maintenance::compact(inner)?;
+                place(inner, seq, &shape)?
+            }
+            other => other?,
+        };
+        let shards: Vec<(usize, ShardLoc)> = locs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| l.map(|l| (i, l)))
+            .collect();
+        if shards.len() < shape.shards() {
+            m::degraded_write();
+        }
+        let group = stripe::submit(inner, &mut buf, &shape, &shards, true);
+        Ok(InFlight {
+            _buf: buf,
+            group,
+            shards,
+            record: StripeRecord {
+                seq,
+                k: k as u8,
+                extent_len: shape.extent_len as u32,
+                data_len: data_len as u64,
+                shards: locs,
+            },
+        })
     }
 }
 
