@@ -17,9 +17,8 @@ use anyhow::Context;
 use appliance::cli::parse_size;
 use clap::Parser;
 
-use raw::Raw;
 use report::{median, Row, Table};
-use workload::{EngineFigures, Workload};
+use workload::Workload;
 
 /// Flags; the defaults run in about a minute on a 2-core machine with an SSD-backed disk.
 #[derive(Debug, Parser)]
@@ -68,14 +67,12 @@ pub struct Args {
     /// Reed-Solomon encodes per measurement.
     #[arg(long, default_value_t = 1000)]
     pub rs_rounds: usize,
-    /// Runs of the whole suite; the table shows each figure's median over the runs (the machine
-    /// may be shared: more runs steady the figures).
+    /// Runs of the whole suite; the table shows each figure's median over the runs, and each
+    /// ratio's median over the runs' own ratios (the machine may be shared: more runs steady
+    /// the figures).
     #[arg(long, default_value_t = 1)]
     pub repeat: usize,
 }
-
-/// One run of every measurement.
-type Round = (Raw, EngineFigures, EngineFigures, erasure::Erasure);
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -112,36 +109,38 @@ fn main() -> anyhow::Result<()> {
         let rs = erasure::measure(&args, workload.k, workload.m);
         rounds.push((raw, lib, http, rs));
     }
-    let raw = Raw {
-        write_bps: median(rounds.iter().map(|r| r.0.write_bps)),
-        read_bps: median(rounds.iter().map(|r| r.0.read_bps)),
-        random_iops: median(rounds.iter().map(|r| r.0.random_iops)),
-    };
-    let engine = |pick: fn(&Round) -> &EngineFigures| EngineFigures {
-        put_data_bps: median(rounds.iter().map(|r| pick(r).put_data_bps)),
-        get_data_bps: median(rounds.iter().map(|r| pick(r).get_data_bps)),
-        small_iops: median(rounds.iter().map(|r| pick(r).small_iops)),
-    };
-    let lib = engine(|r| &r.1);
-    let http = engine(|r| &r.2);
-    let rs_bare = median(rounds.iter().map(|r| r.3.bare_bps));
-    let rs_engine = median(rounds.iter().map(|r| r.3.engine_bps));
-
     let mut table = Table::default();
-    table.push(Row::bandwidth("raw sequential write", raw.write_bps, None));
-    table.push(Row::bandwidth("raw sequential read", raw.read_bps, None));
-    table.push(Row::iops("raw 4 KiB random read", raw.random_iops, None));
-    table.push_engine("library", &lib, &raw, &workload);
-    table.push_engine("HTTP", &http, &raw, &workload);
+    table.push(Row::bandwidth(
+        "raw sequential write",
+        median(rounds.iter().map(|r| r.0.write_bps)),
+        None,
+    ));
+    table.push(Row::bandwidth(
+        "raw sequential read",
+        median(rounds.iter().map(|r| r.0.read_bps)),
+        None,
+    ));
+    table.push(Row::iops(
+        "raw 4 KiB random read",
+        median(rounds.iter().map(|r| r.0.random_iops)),
+        None,
+    ));
+    let lib: Vec<_> = rounds.iter().map(|r| (&r.1, &r.0)).collect();
+    table.push_engine("library", &lib, &workload);
+    let http: Vec<_> = rounds.iter().map(|r| (&r.2, &r.0)).collect();
+    table.push_engine("HTTP", &http, &workload);
     table.push(Row::bandwidth(
         "RS encode, bare reed-solomon-simd",
-        rs_bare,
+        median(rounds.iter().map(|r| r.3.bare_bps)),
         None,
     ));
     table.push(Row::bandwidth(
         "RS encode, inside the engine",
-        rs_engine,
-        Some(("bare crate", rs_engine / rs_bare)),
+        median(rounds.iter().map(|r| r.3.engine_bps)),
+        Some((
+            "bare crate",
+            median(rounds.iter().map(|r| r.3.engine_bps / r.3.bare_bps)),
+        )),
     ));
     table.print();
     Ok(())

@@ -57,24 +57,33 @@ impl Table {
         self.rows.push(row);
     }
 
-    /// Adds the three engine rows of one access path, each as a ratio to raw. PUT counts the
-    /// bytes the drives receive (parity included); GET counts object bytes.
-    pub fn push_engine(&mut self, path: &str, e: &EngineFigures, raw: &Raw, w: &Workload) {
-        let put_disk = e.put_data_bps * w.on_disk(1 << 20) as f64 / f64::from(1u32 << 20);
+    /// Adds the three engine rows of one access path: each figure is the median over the rounds,
+    /// each ratio the median of the rounds' own ratios to the raw figures measured in the same
+    /// round (so a busy spell that slows one round does not skew the ratio). PUT counts the bytes
+    /// the drives receive (parity included); GET counts object bytes.
+    pub fn push_engine(&mut self, path: &str, rounds: &[(&EngineFigures, &Raw)], w: &Workload) {
+        let put_disk =
+            |e: &EngineFigures| e.put_data_bps * w.on_disk(1 << 20) as f64 / f64::from(1u32 << 20);
+        let med = |f: &dyn Fn(&EngineFigures, &Raw) -> f64| {
+            median(rounds.iter().map(|(e, raw)| f(e, raw)))
+        };
         self.push(Row::bandwidth(
             &format!("{path} PUT (data+parity to drives)"),
-            put_disk,
-            Some(("raw write", put_disk / raw.write_bps)),
+            med(&|e, _| put_disk(e)),
+            Some(("raw write", med(&|e, raw| put_disk(e) / raw.write_bps))),
         ));
         self.push(Row::bandwidth(
             &format!("{path} GET"),
-            e.get_data_bps,
-            Some(("raw read", e.get_data_bps / raw.read_bps)),
+            med(&|e, _| e.get_data_bps),
+            Some(("raw read", med(&|e, raw| e.get_data_bps / raw.read_bps))),
         ));
         self.push(Row::iops(
             &format!("{path} small-object random read"),
-            e.small_iops,
-            Some(("raw 4 KiB read", e.small_iops / raw.random_iops)),
+            med(&|e, _| e.small_iops),
+            Some((
+                "raw 4 KiB read",
+                med(&|e, raw| e.small_iops / raw.random_iops),
+            )),
         ));
     }
 
