@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use appliance::cli::{exit, AdminArgs, FormatArgs, RebuildArgs, UpArgs};
 use appliance::http::AppState;
-use appliance::limits::ADMIN_CLIENT_TIMEOUT_SECS;
+use appliance::limits::{ADMIN_CLIENT_TIMEOUT_SECS, SHUTDOWN_GRACE_SECS};
 use appliance::reports::{FormatJson, RebuildJson, ScrubJson, StatusJson};
 use appliance::{maintenance, server};
 use appliance_storage::limits::DEFAULT_MAX_OBJECT_SIZE;
@@ -25,7 +25,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    runtime.block_on(async move {
+    let outcome = runtime.block_on(async move {
         let metrics = server::install_metrics().context("installing the Prometheus recorder")?;
         let engine = tokio::task::spawn_blocking(move || open_or_format(cfg)).await??;
         maintenance::spawn(&engine, schedule);
@@ -47,7 +47,12 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
             .context("serving HTTP")?;
         tracing::info!("HTTP server stopped");
         Ok(exit::SUCCESS)
-    })
+    });
+    // Stops the background jobs and drops their engine handles, so the engine closes; a scrub or
+    // compaction still running gets a grace period (it is crash-safe if cut short).
+    runtime.shutdown_timeout(Duration::from_secs(SHUTDOWN_GRACE_SECS));
+    tracing::info!("shut down");
+    outcome
 }
 
 /// Opens the set. Default file drives that were never formatted are formatted first (never a

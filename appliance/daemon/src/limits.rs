@@ -35,3 +35,8 @@ pub const LATENCY_BUCKETS_SECONDS: [f64; 16] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
     5.0, 10.0,
 ];
+
+/// Seconds a stopping daemon waits for a background scrub or compaction step still running
+/// before it exits anyway: long enough for a step to finish on small sets, short enough for a
+/// service manager's stop timeout; an interrupted step is recovered like a crash.
+pub const SHUTDOWN_GRACE_SECS: u64 = 20;
