@@ -8,6 +8,7 @@ use appliance_storage::limits::DEFAULT_QUEUE_DEPTH;
 use appliance_storage::EngineConfig;
 use clap::{Args, Parser, Subcommand};
 
+use crate::limits::{DEFAULT_COMPACT_EVERY_SECS, DEFAULT_SCRUB_EVERY_SECS};
 use crate::maintenance::Schedule;
 
 /// Exit codes, documented in `--help`.
@@ -118,10 +119,10 @@ pub struct UpArgs {
     pub max_object_size: u64,
     /// Seconds between background compactions, which reclaim deleted objects' zones (0: only
     /// when a drive fills up).
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_COMPACT_EVERY_SECS)]
     pub compact_every: u64,
     /// Seconds between background scrubs of every block (0: off; `appliance scrub` still works).
-    #[arg(long, value_name = "SECS", default_value_t = 86_400)]
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_SCRUB_EVERY_SECS)]
     pub scrub_every: u64,
 }
 

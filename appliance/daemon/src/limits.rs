@@ -40,3 +40,13 @@ pub const LATENCY_BUCKETS_SECONDS: [f64; 16] = [
 /// before it exits anyway: long enough for a step to finish on small sets, short enough for a
 /// service manager's stop timeout; an interrupted step is recovered like a crash.
 pub const SHUTDOWN_GRACE_SECS: u64 = 20;
+
+/// Default seconds between background compactions: often enough that deleted space comes back
+/// before a busy box fills up, rarely enough that a compaction pass (which only scans zone
+/// accounting when nothing is reclaimable) costs nothing noticeable.
+pub const DEFAULT_COMPACT_EVERY_SECS: u64 = 60;
+
+/// Default seconds between background scrubs: daily, so latent sector errors are found and
+/// repaired from parity long before a second failure in the same stripe could make them fatal,
+/// while a full read of every drive stays a small share of their bandwidth.
+pub const DEFAULT_SCRUB_EVERY_SECS: u64 = 86_400;
