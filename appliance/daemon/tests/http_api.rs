@@ -317,6 +317,8 @@ fn health_and_metrics() {
         "storage_ops_total",
         "storage_op_seconds_bucket{op=\"put\",le=\"0.001\"}",
         "storage_op_seconds_count{op=\"get\"}",
+        "http_requests_total{method=\"PUT\",route=\"/v1/objects\",status=\"200\"} 1",
+        "http_request_seconds_bucket{method=\"GET\",route=\"/v1/objects/{id}\",le=\"10\"} 1",
     ] {
         assert!(text.contains(name), "/metrics lacks {name}:\n{text}");
     }

@@ -6,6 +6,7 @@ pub mod health;
 pub mod metrics;
 pub mod objects;
 pub mod range;
+pub mod request_metrics;
 
 use std::sync::Arc;
 
@@ -37,6 +38,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         // PUT bodies are streamed and bounded by `max_object_size`, not by axum's 2 MB default.
         .layer(DefaultBodyLimit::disable())
+        .route_layer(axum::middleware::from_fn(request_metrics::record))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
