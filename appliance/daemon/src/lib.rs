@@ -10,7 +10,7 @@
 //! | `DELETE /v1/objects/{id}` | 204 |
 //! | `GET /v1/objects?after=ID&limit=N` | `{"objects": [{"id", "size"}], "next"}` in id order |
 //! | `GET /v1/health` | `ok` / `degraded` (200) or `failed` (503, more drives lost than parity) |
-//! | `GET /metrics` | Prometheus text: the engine's `storage_*` counters and histograms |
+//! | `GET /metrics` | Prometheus text: the engine's `storage_*` series and the API's `http_*` series |
 //! | `GET /v1/admin/status`, `POST /v1/admin/{scrub,compact}`, `POST /v1/admin/rebuild/{drive}` | JSON reports |
 //!
 //! Errors are JSON `{"error": "..."}`: 400 malformed id or query, 404 unknown id or route, 413
