@@ -50,3 +50,7 @@ pub const DEFAULT_COMPACT_EVERY_SECS: u64 = 60;
 /// repaired from parity long before a second failure in the same stripe could make them fatal,
 /// while a full read of every drive stays a small share of their bandwidth.
 pub const DEFAULT_SCRUB_EVERY_SECS: u64 = 86_400;
+
+/// `Cache-Control` of object reads: objects are content-addressed, so the bytes behind an id never
+/// change; caches may keep them for a year (the longest `max-age` caches are asked to honour).
+pub const OBJECT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";

@@ -142,6 +142,52 @@ fn range_requests() {
 }
 
 #[test]
+fn objects_are_cacheable_and_revalidate_with_304() {
+    let (_dir, daemon, http) = fresh(&[]);
+    let data = pattern(3000, 11);
+    put(&http, &daemon, &data);
+    let url = daemon.object(&id_of(&data));
+    let response = http.get(&url).send().unwrap();
+    assert_eq!(response.status(), 200);
+    let tag = response.headers()[header::ETAG]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(tag, format!("\"{}\"", id_of(&data)));
+    assert!(response.headers()[header::CACHE_CONTROL]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    for value in [tag.as_str(), "\"other\", W/ETAG", "*"] {
+        let value = value.replace("ETAG", &tag);
+        let response = http
+            .get(&url)
+            .header(header::IF_NONE_MATCH, &value)
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 304, "If-None-Match: {value}");
+        assert!(response.bytes().unwrap().is_empty());
+    }
+    let response = http
+        .get(&url)
+        .header(header::IF_NONE_MATCH, "\"something-else\"")
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let gone = daemon.object(&id_of(b"not stored"));
+    let response = http
+        .get(&gone)
+        .header(header::IF_NONE_MATCH, "*")
+        .send()
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        404,
+        "a tag never makes a missing object look present"
+    );
+}
+
+#[test]
 fn unknown_id_is_404() {
     let (_dir, daemon, http) = fresh(&[]);
     let url = daemon.object(&id_of(b"never stored"));

@@ -24,7 +24,8 @@ use super::error::ApiError;
 use super::range::{parse_range, ByteRange};
 use super::{run_blocking, AppState};
 use crate::limits::{
-    DEFAULT_LIST_LIMIT, GET_CHANNEL_DEPTH, INLINE_READ_MAX, MAX_LIST_LIMIT, PUT_CHANNEL_DEPTH,
+    DEFAULT_LIST_LIMIT, GET_CHANNEL_DEPTH, INLINE_READ_MAX, MAX_LIST_LIMIT, OBJECT_CACHE_CONTROL,
+    PUT_CHANNEL_DEPTH,
 };
 
 /// The object routes.
@@ -87,6 +88,35 @@ fn parse_id(text: &str) -> Result<ObjectId, ApiError> {
             "malformed object id {text:?}: expected 64 lowercase hex characters"
         ))
     })
+}
+
+/// The entity tag of an object: its id, quoted. Ids are content hashes, so it is a strong tag.
+fn etag(id: &ObjectId) -> String {
+    format!("\"{id}\"")
+}
+
+/// Whether `If-None-Match` names this object's tag (or `*`): the client's copy is current.
+fn client_has(headers: &HeaderMap, id: &ObjectId) -> bool {
+    let tag = etag(id);
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == tag)
+}
+
+/// 304 for a client that already holds the object.
+fn not_modified(id: &ObjectId) -> Response {
+    (
+        StatusCode::NOT_MODIFIED,
+        [
+            (header::ETAG, etag(id)),
+            (header::CACHE_CONTROL, OBJECT_CACHE_CONTROL.to_owned()),
+        ],
+    )
+        .into_response()
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
@@ -166,7 +196,8 @@ async fn head_object(
         [
             (header::CONTENT_LENGTH, meta.size.to_string()),
             (header::ACCEPT_RANGES, "bytes".to_owned()),
-            (header::ETAG, format!("\"{}\"", meta.id)),
+            (header::ETAG, etag(&meta.id)),
+            (header::CACHE_CONTROL, OBJECT_CACHE_CONTROL.to_owned()),
         ],
         Body::empty(),
     )
@@ -179,6 +210,10 @@ async fn get_object(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
+    if client_has(&headers, &id) {
+        run_blocking(&state, move |engine| engine.stat(&id)).await?;
+        return Ok(not_modified(&id));
+    }
     // A header that is not visible ASCII cannot be a byte range: it parses as malformed.
     let range_header = headers
         .get(header::RANGE)
@@ -223,7 +258,8 @@ async fn get_object(
         .header(header::CONTENT_LENGTH, range.len)
         .header(header::CONTENT_TYPE, "application/octet-stream")
         .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::ETAG, format!("\"{}\"", meta.id));
+        .header(header::ETAG, etag(&meta.id))
+        .header(header::CACHE_CONTROL, OBJECT_CACHE_CONTROL);
     if status == StatusCode::PARTIAL_CONTENT {
         response = response.header(header::CONTENT_RANGE, range.content_range(size));
     }
