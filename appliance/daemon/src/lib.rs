@@ -5,7 +5,7 @@
 //! | route | answer |
 //! | --- | --- |
 //! | `PUT /v1/objects` | body streamed into the engine; `{"id", "size"}` (id = BLAKE3 of the content) |
-//! | `GET /v1/objects/{id}` | the bytes; one `Range: bytes=a-b`, `a-` or `-n` gives 206 |
+//! | `GET /v1/objects/{id}` | the bytes; one `Range: bytes=a-b`, `a-` or `-n` gives 206; `If-None-Match` on the id gives 304 |
 //! | `HEAD /v1/objects/{id}` | size, `Accept-Ranges`, `ETag` |
 //! | `DELETE /v1/objects/{id}` | 204 |
 //! | `GET /v1/objects?after=ID&limit=N` | `{"objects": [{"id", "size"}], "next"}` in id order |

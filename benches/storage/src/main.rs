@@ -20,7 +20,7 @@ use clap::Parser;
 use report::{median, Row, Table};
 use workload::Workload;
 
-/// Flags; the defaults run in about a minute on a 2-core machine with an SSD-backed disk.
+/// Flags; the defaults run in about two minutes on a 2-core machine with an SSD-backed disk.
 #[derive(Debug, Parser)]
 #[command(name = "storage-bench", version)]
 pub struct Args {
@@ -70,7 +70,7 @@ pub struct Args {
     /// Runs of the whole suite; the table shows each figure's median over the runs, and each
     /// ratio's median over the runs' own ratios (the machine may be shared: more runs steady
     /// the figures).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 2)]
     pub repeat: usize,
 }
 
