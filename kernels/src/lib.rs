@@ -1,1 +1,35 @@
 //! BLS12-381 KZG commitments, EIP-4844 and EIP-7594 cells, proofs and recovery: pure compute, no I/O.
+//!
+//! Layers, bottom to top:
+//! [`field`] and [`curve`] (scalars, points, pairing) → [`fft`] and [`backend`] (the MSM/FFT seam)
+//! → [`polynomial`] → [`erasure`] (Reed–Solomon extension and recovery) → [`single_open`] and
+//! [`fk20`] (one opening, all cell openings) → [`eip4844`] and [`eip7594`] (the public API on
+//! [`KzgSettings`]), with [`serialization`], [`fiat_shamir`] and [`trusted_setup`] beside; [`chunked`] spreads
+//! data larger than one blob over all cores.
+
+pub mod backend;
+pub mod chunked;
+pub mod curve;
+pub mod eip4844;
+pub mod eip7594;
+pub mod erasure;
+pub mod error;
+pub mod fft;
+pub mod fiat_shamir;
+pub mod field;
+pub mod fixed_base_msm;
+pub mod fk20;
+pub mod limits;
+pub mod polynomial;
+pub mod serialization;
+pub mod settings;
+pub mod single_open;
+pub mod trusted_setup;
+
+pub use chunked::ChunkEncoding;
+pub use eip4844::compute_challenge;
+pub use eip7594::compute_verify_cell_kzg_proof_batch_challenge;
+pub use error::{KzgError, SetupError};
+pub use serialization::Cell;
+pub use settings::KzgSettings;
+pub use trusted_setup::TrustedSetup;

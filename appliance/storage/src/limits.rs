@@ -58,7 +58,7 @@ pub const MAX_PARITY_SHARDS: usize = 8;
 
 /// Stripes one writer keeps in flight while it fills the next: enough to keep every drive busy
 /// while the caller copies, hashes and encodes.
-pub const WRITE_STRIPES_IN_FLIGHT: usize = 3;
+pub const WRITE_STRIPES_IN_FLIGHT: usize = 8;
 
 /// Stripes one reader reads ahead of the one it hands to its caller.
 pub const READ_AHEAD_STRIPES: usize = 14;

@@ -1,0 +1,253 @@
+//! EIP-7594 (PeerDAS) public API: cells, cell proofs, batch verification and recovery.
+
+use std::collections::HashMap;
+
+use blstrs::{G1Affine, G1Projective, Scalar};
+use ff::Field;
+use group::prime::PrimeCurveAffine;
+use group::Curve;
+use rayon::prelude::*;
+
+use crate::curve::{g1_from_bytes, pairing_check, G1Bytes};
+use crate::erasure::{coset_shift, evals_to_coeffs, extend, interpolate_cell, recover_coeffs};
+use crate::error::KzgError;
+use crate::fiat_shamir::cell_batch_challenge;
+use crate::field::{bit_reverse_permute, powers};
+use crate::limits::{
+    BYTES_PER_CELL, CELLS_PER_EXT_BLOB, FIELD_ELEMENTS_PER_CELL, MIN_CELLS_FOR_RECOVERY,
+};
+use crate::serialization::{blob_to_scalars, cell_to_scalars, scalars_to_cell, Cell};
+use crate::settings::KzgSettings;
+
+/// Spec `compute_verify_cell_kzg_proof_batch_challenge` over serialized inputs; `commitments`
+/// are the deduplicated commitments and `commitment_indices` point into them.
+pub fn compute_verify_cell_kzg_proof_batch_challenge<C, E, P>(
+    commitments: &[C],
+    commitment_indices: &[u64],
+    cell_indices: &[u64],
+    cosets_evals: &[E],
+    proofs: &[P],
+) -> Result<[u8; 32], KzgError>
+where
+    C: AsRef<[u8]>,
+    E: AsRef<[u8]>,
+    P: AsRef<[u8]>,
+{
+    let n = cell_indices.len();
+    if commitment_indices.len() != n || cosets_evals.len() != n || proofs.len() != n {
+        return Err(KzgError::LengthMismatch(
+            "commitment indices, cell indices, cells and proofs",
+        ));
+    }
+    let commitments: Vec<&[u8]> = commitments.iter().map(AsRef::as_ref).collect();
+    let cells: Vec<&[u8]> = cosets_evals.iter().map(AsRef::as_ref).collect();
+    let proofs: Vec<&[u8]> = proofs.iter().map(AsRef::as_ref).collect();
+    Ok(cell_batch_challenge(
+        &commitments,
+        commitment_indices,
+        cell_indices,
+        &cells,
+        &proofs,
+    )
+    .to_bytes_be())
+}
+
+fn check_cell_index(index: u64) -> Result<usize, KzgError> {
+    usize::try_from(index)
+        .ok()
+        .filter(|&i| i < CELLS_PER_EXT_BLOB)
+        .ok_or(KzgError::CellIndexOutOfRange(index))
+}
+
+impl KzgSettings {
+    /// The 128 cells of a blob's extension.
+    pub fn compute_cells(&self, blob: &[u8]) -> Result<Vec<Cell>, KzgError> {
+        let evals = blob_to_scalars(blob)?;
+        let coeffs = evals_to_coeffs(self, &evals);
+        Ok(cells_from_coeffs(self, &coeffs))
+    }
+
+    /// The 128 cells of a blob's extension and their proofs (FK20).
+    pub fn compute_cells_and_kzg_proofs(
+        &self,
+        blob: &[u8],
+    ) -> Result<(Vec<Cell>, Vec<G1Bytes>), KzgError> {
+        let evals = blob_to_scalars(blob)?;
+        let coeffs = evals_to_coeffs(self, &evals);
+        Ok(self.cells_and_proofs_from_coeffs(&coeffs))
+    }
+
+    pub(crate) fn cells_and_proofs_from_coeffs(
+        &self,
+        coeffs: &[Scalar],
+    ) -> (Vec<Cell>, Vec<G1Bytes>) {
+        let cells = cells_from_coeffs(self, coeffs);
+        let mut proofs = self.fk20().proofs(coeffs, self.backend.as_ref());
+        bit_reverse_permute(&mut proofs);
+        let mut affine = vec![G1Affine::identity(); proofs.len()];
+        G1Projective::batch_normalize(&proofs, &mut affine);
+        (cells, affine.iter().map(G1Affine::to_compressed).collect())
+    }
+
+    /// Checks cell proofs, possibly from many blobs, with one pairing check. An empty batch is
+    /// valid; the same cell may appear more than once.
+    pub fn verify_cell_kzg_proof_batch<C, E, P>(
+        &self,
+        commitments: &[C],
+        cell_indices: &[u64],
+        cells: &[E],
+        proofs: &[P],
+    ) -> Result<bool, KzgError>
+    where
+        C: AsRef<[u8]>,
+        E: AsRef<[u8]> + Sync,
+        P: AsRef<[u8]> + Sync,
+    {
+        let n = cell_indices.len();
+        if commitments.len() != n || cells.len() != n || proofs.len() != n {
+            return Err(KzgError::LengthMismatch(
+                "commitments, cell indices, cells and proofs",
+            ));
+        }
+        // Deduplicate commitments by their bytes, in order of first appearance (as the spec).
+        let mut unique: Vec<&[u8]> = Vec::new();
+        let mut unique_points: Vec<G1Affine> = Vec::new();
+        let mut positions: HashMap<&[u8], u64> = HashMap::new();
+        let mut commitment_indices = Vec::with_capacity(n);
+        for (index, commitment) in commitments.iter().enumerate() {
+            let bytes = commitment.as_ref();
+            let position = match positions.get(bytes) {
+                Some(&position) => position,
+                None => {
+                    unique_points.push(g1_from_bytes(bytes, "commitment", index)?);
+                    unique.push(bytes);
+                    let position = (unique.len() - 1) as u64;
+                    positions.insert(bytes, position);
+                    position
+                }
+            };
+            commitment_indices.push(position);
+        }
+        let indices: Vec<usize> = cell_indices
+            .iter()
+            .map(|&i| check_cell_index(i))
+            .collect::<Result<_, _>>()?;
+        // Decompressing and subgroup-checking the proofs dominates small batches: spread it.
+        let evals: Vec<Vec<Scalar>> = cells
+            .par_iter()
+            .map(|c| cell_to_scalars(c.as_ref()))
+            .collect::<Result<_, _>>()?;
+        let proof_points: Vec<G1Affine> = proofs
+            .par_iter()
+            .enumerate()
+            .map(|(i, p)| g1_from_bytes(p.as_ref(), "proof", i))
+            .collect::<Result<_, _>>()?;
+        if n == 0 {
+            return Ok(true);
+        }
+        let cell_bytes: Vec<&[u8]> = cells.iter().map(AsRef::as_ref).collect();
+        let proof_bytes: Vec<&[u8]> = proofs.iter().map(AsRef::as_ref).collect();
+        let r = cell_batch_challenge(
+            &unique,
+            &commitment_indices,
+            cell_indices,
+            &cell_bytes,
+            &proof_bytes,
+        );
+        let r_powers = powers(r, n);
+        let backend = self.backend.as_ref();
+
+        // LL = sum_k r^k proof_k, paired with [s^64].
+        let ll = backend.g1_msm(&proof_points, &r_powers).to_affine();
+        // RLC = sum_i weight_i C_i, weight_i = sum of r^k over the cells of commitment i.
+        let mut weights = vec![Scalar::ZERO; unique_points.len()];
+        for (k, &i) in commitment_indices.iter().enumerate() {
+            weights[i as usize] += r_powers[k];
+        }
+        let rlc = backend.g1_msm(&unique_points, &weights);
+        // RLI = [sum_k r^k I_k(s)]: combine evaluations per coset first, interpolate once each.
+        let mut per_coset: Vec<Option<Vec<Scalar>>> = vec![None; CELLS_PER_EXT_BLOB];
+        for (k, (&index, cell)) in indices.iter().zip(&evals).enumerate() {
+            let acc =
+                per_coset[index].get_or_insert_with(|| vec![Scalar::ZERO; FIELD_ELEMENTS_PER_CELL]);
+            for (a, e) in acc.iter_mut().zip(cell) {
+                *a += r_powers[k] * e;
+            }
+        }
+        let mut interpolated = vec![Scalar::ZERO; FIELD_ELEMENTS_PER_CELL];
+        for (index, combined) in per_coset.iter().enumerate() {
+            if let Some(combined) = combined {
+                for (acc, c) in interpolated
+                    .iter_mut()
+                    .zip(interpolate_cell(self, index, combined))
+                {
+                    *acc += c;
+                }
+            }
+        }
+        let rli = backend.g1_msm(
+            &self.setup.g1_monomial[..FIELD_ELEMENTS_PER_CELL],
+            &interpolated,
+        );
+        // RLP = sum_k r^k h_k^64 proof_k.
+        let weighted: Vec<Scalar> = indices
+            .iter()
+            .zip(&r_powers)
+            .map(|(&index, r)| {
+                r * coset_shift(self, index).pow_vartime([FIELD_ELEMENTS_PER_CELL as u64])
+            })
+            .collect();
+        let rlp = backend.g1_msm(&proof_points, &weighted);
+        let rl = (rlc - rli + rlp).to_affine();
+        Ok(pairing_check(&[
+            (&ll, &self.s_cell_prepared),
+            (&rl, &self.neg_g2_prepared),
+        ]))
+    }
+
+    /// All 128 cells and proofs from at least half of the cells, given at strictly ascending
+    /// indices.
+    pub fn recover_cells_and_kzg_proofs<E: AsRef<[u8]>>(
+        &self,
+        cell_indices: &[u64],
+        cells: &[E],
+    ) -> Result<(Vec<Cell>, Vec<G1Bytes>), KzgError> {
+        if cell_indices.len() != cells.len() {
+            return Err(KzgError::LengthMismatch("cell indices and cells"));
+        }
+        if cells.len() < MIN_CELLS_FOR_RECOVERY {
+            return Err(KzgError::NotEnoughCells {
+                needed: MIN_CELLS_FOR_RECOVERY,
+                got: cells.len(),
+            });
+        }
+        if cells.len() > CELLS_PER_EXT_BLOB {
+            return Err(KzgError::TooManyCells {
+                max: CELLS_PER_EXT_BLOB,
+                got: cells.len(),
+            });
+        }
+        let mut indices = Vec::with_capacity(cell_indices.len());
+        for &raw in cell_indices {
+            let index = check_cell_index(raw)?;
+            if indices.last().is_some_and(|&last| index <= last) {
+                return Err(KzgError::CellIndicesNotAscending(raw));
+            }
+            indices.push(index);
+        }
+        let evals: Vec<Vec<Scalar>> = cells
+            .iter()
+            .map(|c| cell_to_scalars(c.as_ref()))
+            .collect::<Result<_, _>>()?;
+        let coeffs = recover_coeffs(self, &indices, &evals);
+        Ok(self.cells_and_proofs_from_coeffs(&coeffs))
+    }
+}
+
+fn cells_from_coeffs(settings: &KzgSettings, coeffs: &[Scalar]) -> Vec<Cell> {
+    debug_assert_eq!(BYTES_PER_CELL, FIELD_ELEMENTS_PER_CELL * 32);
+    extend(settings, coeffs)
+        .chunks_exact(FIELD_ELEMENTS_PER_CELL)
+        .map(scalars_to_cell)
+        .collect()
+}

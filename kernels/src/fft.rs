@@ -1,0 +1,154 @@
+//! Radix-2 FFTs over the scalar field and over G1, in natural order.
+//!
+//! `fft(v, w)[i] = sum_j v[j] * w^(i*j)` for a primitive `n`-th root `w`, `n = v.len()`.
+
+use std::ops::{Add, Sub};
+
+use blstrs::{G1Projective, Scalar};
+use ff::Field;
+
+use crate::field::{bit_reverse_permute, powers};
+
+/// An element an FFT can run over: a module over the scalar field.
+pub trait FftElement: Copy + Send + Sync + Add<Output = Self> + Sub<Output = Self> {
+    /// `self * s`.
+    fn scale(&self, s: &Scalar) -> Self;
+}
+
+impl FftElement for Scalar {
+    fn scale(&self, s: &Scalar) -> Self {
+        self * s
+    }
+}
+
+impl FftElement for G1Projective {
+    fn scale(&self, s: &Scalar) -> Self {
+        self * s
+    }
+}
+
+/// In-place forward transform with the primitive root `root` of order `values.len()`.
+pub fn fft_in_place<T: FftElement>(values: &mut [T], root: Scalar) {
+    let n = values.len();
+    assert!(n.is_power_of_two());
+    if n == 1 {
+        return;
+    }
+    bit_reverse_permute(values);
+    let twiddles = powers(root, n / 2);
+    let mut half = 1;
+    while half < n {
+        let stride = n / (2 * half);
+        for start in (0..n).step_by(2 * half) {
+            for k in 0..half {
+                // The first twiddle is 1: skip the (costly, for G1) multiplication.
+                let t = if k == 0 {
+                    values[start + half]
+                } else {
+                    values[start + k + half].scale(&twiddles[k * stride])
+                };
+                let u = values[start + k];
+                values[start + k] = u + t;
+                values[start + k + half] = u - t;
+            }
+        }
+        half *= 2;
+    }
+}
+
+/// In-place inverse transform: `fft` with `root^-1`, scaled by `1/n`.
+pub fn ifft_in_place<T: FftElement>(values: &mut [T], root: Scalar) {
+    let n = values.len();
+    let root_inv = root.invert().expect("roots of unity are non-zero");
+    fft_in_place(values, root_inv);
+    let n_inv = Scalar::from(n as u64)
+        .invert()
+        .expect("domain sizes are non-zero");
+    for v in values.iter_mut() {
+        *v = v.scale(&n_inv);
+    }
+}
+
+/// Evaluations over the coset `shift * <root>` of the polynomial with coefficients `values`.
+pub fn coset_fft_in_place(values: &mut [Scalar], root: Scalar, shift: Scalar) {
+    let mut factor = Scalar::ONE;
+    for v in values.iter_mut() {
+        *v *= factor;
+        factor *= shift;
+    }
+    fft_in_place(values, root);
+}
+
+/// Coefficients of the polynomial whose evaluations over `shift * <root>` are `values`.
+pub fn coset_ifft_in_place(values: &mut [Scalar], root: Scalar, shift: Scalar) {
+    ifft_in_place(values, root);
+    let shift_inv = shift.invert().expect("coset shift is non-zero");
+    let mut factor = Scalar::ONE;
+    for v in values.iter_mut() {
+        *v *= factor;
+        factor *= shift_inv;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::root_of_unity;
+    use group::Group;
+
+    fn naive(values: &[Scalar], root: Scalar) -> Vec<Scalar> {
+        let n = values.len();
+        (0..n)
+            .map(|i| {
+                let wi = root.pow_vartime([i as u64]);
+                let mut acc = Scalar::ZERO;
+                for v in values.iter().rev() {
+                    acc = acc * wi + v;
+                }
+                acc
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fft_matches_naive_dft_and_inverts() {
+        let values: Vec<Scalar> = (0..16u64).map(|i| Scalar::from(i * i + 3)).collect();
+        let root = root_of_unity(16);
+        let mut transformed = values.clone();
+        fft_in_place(&mut transformed, root);
+        assert_eq!(transformed, naive(&values, root));
+        ifft_in_place(&mut transformed, root);
+        assert_eq!(transformed, values);
+    }
+
+    #[test]
+    fn coset_fft_round_trips() {
+        let values: Vec<Scalar> = (0..8u64).map(|i| Scalar::from(i + 11)).collect();
+        let root = root_of_unity(8);
+        let shift = Scalar::from(7u64);
+        let mut v = values.clone();
+        coset_fft_in_place(&mut v, root, shift);
+        // The first evaluation is at `shift` itself.
+        let mut at_shift = Scalar::ZERO;
+        for c in values.iter().rev() {
+            at_shift = at_shift * shift + c;
+        }
+        assert_eq!(v[0], at_shift);
+        coset_ifft_in_place(&mut v, root, shift);
+        assert_eq!(v, values);
+    }
+
+    #[test]
+    fn g1_fft_matches_scalar_fft_in_the_exponent() {
+        let g = G1Projective::generator();
+        let values: Vec<Scalar> = (0..8u64).map(|i| Scalar::from(5 * i + 1)).collect();
+        let root = root_of_unity(8);
+        let mut points: Vec<G1Projective> = values.iter().map(|v| g * v).collect();
+        let mut scalars = values.clone();
+        fft_in_place(&mut points, root);
+        fft_in_place(&mut scalars, root);
+        for (p, s) in points.iter().zip(&scalars) {
+            assert_eq!(*p, g * s);
+        }
+    }
+}

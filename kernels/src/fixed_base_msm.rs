@@ -1,0 +1,249 @@
+//! Many small multi-scalar multiplications over fixed points (FK20's 128 rows of 64 points).
+//!
+//! Each point gets a table of its multiples `1..=2^(w-1)`; scalars become signed `w`-bit digits.
+//! Window by window, every row's selected multiples are summed pairwise in affine coordinates
+//! with one shared field inversion per level (Montgomery's trick), which makes an addition about
+//! half the cost of a mixed projective one; the row accumulators are then doubled `w` times.
+
+use blstrs::{G1Affine, G1Projective, Scalar};
+use ff::Field;
+use group::prime::PrimeCurveAffine;
+use group::{Curve, Group};
+use rayon::prelude::*;
+
+use crate::field::{batch_invert, batch_invert_nonzero};
+use crate::limits::FIXED_BASE_WINDOW_BITS as W;
+
+/// Multiples stored per point: `1..=2^(w-1)` (negatives come from negating `y`).
+const MULTIPLES: usize = 1 << (W - 1);
+/// Signed digits per scalar: enough for 256 bits plus a final carry.
+const WINDOWS: usize = 256 / W + 1;
+
+/// Precomputed multiples of fixed points, grouped in rows that are combined separately.
+#[derive(Debug)]
+pub struct FixedBaseTable {
+    /// `rows[row][point * MULTIPLES + d - 1] = d * point`.
+    rows: Vec<Vec<G1Affine>>,
+    points_per_row: usize,
+}
+
+impl FixedBaseTable {
+    /// Builds the tables; every row must have the same number of points, none the identity.
+    pub fn new(rows: &[Vec<G1Affine>]) -> Self {
+        let points_per_row = rows.first().map_or(0, Vec::len);
+        let rows = rows
+            .par_iter()
+            .map(|points| {
+                assert_eq!(points.len(), points_per_row, "rows differ in length");
+                let mut multiples = Vec::with_capacity(points.len() * MULTIPLES);
+                for point in points {
+                    assert!(!bool::from(point.is_identity()), "identity base");
+                    let mut acc = G1Projective::from(point);
+                    for _ in 0..MULTIPLES {
+                        multiples.push(acc);
+                        acc += point;
+                    }
+                }
+                let mut affine = vec![G1Affine::identity(); multiples.len()];
+                G1Projective::batch_normalize(&multiples, &mut affine);
+                affine
+            })
+            .collect();
+        Self {
+            rows,
+            points_per_row,
+        }
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// `out[row] = sum_i scalars[row][i] * points[row][i]`, rows spread over the rayon pool.
+    pub fn msm_rows(&self, scalars: &[Vec<Scalar>]) -> Vec<G1Projective> {
+        assert_eq!(scalars.len(), self.rows.len(), "one scalar list per row");
+        let threads = rayon::current_num_threads().max(1);
+        let per_task = self.rows.len().div_ceil(threads).max(1);
+        let indexed: Vec<(usize, &Vec<Scalar>)> = scalars.iter().enumerate().collect();
+        indexed
+            .par_chunks(per_task)
+            .flat_map_iter(|chunk| self.msm_chunk(chunk))
+            .collect()
+    }
+
+    fn msm_chunk(&self, chunk: &[(usize, &Vec<Scalar>)]) -> Vec<G1Projective> {
+        let digits: Vec<Vec<[i16; WINDOWS]>> = chunk
+            .iter()
+            .map(|(_, row)| {
+                assert_eq!(row.len(), self.points_per_row, "one scalar per point");
+                row.iter().map(signed_digits).collect()
+            })
+            .collect();
+        let mut acc = vec![G1Projective::identity(); chunk.len()];
+        for window in (0..WINDOWS).rev() {
+            for a in acc.iter_mut() {
+                for _ in 0..W {
+                    *a = a.double();
+                }
+            }
+            let lists: Vec<Vec<G1Affine>> = chunk
+                .iter()
+                .zip(&digits)
+                .map(|((row, _), row_digits)| {
+                    let table = &self.rows[*row];
+                    row_digits
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, d)| d[window] != 0)
+                        .map(|(point, d)| {
+                            let digit = d[window];
+                            let entry =
+                                table[point * MULTIPLES + usize::from(digit.unsigned_abs()) - 1];
+                            if digit < 0 {
+                                -entry
+                            } else {
+                                entry
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            for (a, sum) in acc.iter_mut().zip(batch_sum(lists)) {
+                *a += &sum;
+            }
+        }
+        acc
+    }
+}
+
+/// Signed base-2^w digits of a scalar, least significant first, each in `[-2^(w-1), 2^(w-1)]`.
+fn signed_digits(scalar: &Scalar) -> [i16; WINDOWS] {
+    let bytes = scalar.to_bytes_le();
+    let bit = |i: usize| -> i16 {
+        if i < 256 {
+            i16::from((bytes[i / 8] >> (i % 8)) & 1)
+        } else {
+            0
+        }
+    };
+    let mut digits = [0i16; WINDOWS];
+    let mut carry = 0i16;
+    for (j, digit) in digits.iter_mut().enumerate() {
+        let mut value = carry;
+        for b in 0..W {
+            value += bit(j * W + b) << b;
+        }
+        if value > (1 << (W - 1)) {
+            value -= 1 << W;
+            carry = 1;
+        } else {
+            carry = 0;
+        }
+        *digit = value;
+    }
+    debug_assert_eq!(carry, 0, "scalars are below 2^255");
+    digits
+}
+
+/// Sums each list of non-identity affine points, level by level, sharing one inversion per level.
+/// (blstrs does not name its base-field type, so its values are only ever inferred here.)
+fn batch_sum(mut lists: Vec<Vec<G1Affine>>) -> Vec<G1Affine> {
+    loop {
+        let mut denominators = Vec::new();
+        for list in &lists {
+            for pair in list.chunks_exact(2) {
+                denominators.push(pair[1].x() - pair[0].x());
+            }
+        }
+        if denominators.is_empty() {
+            break;
+        }
+        // Equal x coordinates (a doubling or a cancellation) are rare: only then pay for the
+        // zero-aware inversion and the per-pair check.
+        let all_distinct = batch_invert_nonzero(&mut denominators);
+        if !all_distinct {
+            batch_invert(&mut denominators);
+        }
+        let mut inverses = denominators.into_iter();
+        for list in lists.iter_mut() {
+            let mut next = Vec::with_capacity(list.len().div_ceil(2));
+            for pair in list.chunks(2) {
+                let [p, q] = pair else {
+                    next.push(pair[0]);
+                    continue;
+                };
+                let inv = inverses.next().expect("one inverse per pair");
+                if !all_distinct && bool::from(inv.is_zero()) {
+                    // Equal x: a doubling or a cancellation, done the slow way.
+                    let sum = (G1Projective::from(p) + q).to_affine();
+                    if !bool::from(sum.is_identity()) {
+                        next.push(sum);
+                    }
+                    continue;
+                }
+                let (x1, y1, x2, y2) = (p.x(), p.y(), q.x(), q.y());
+                let lambda = (y2 - y1) * inv;
+                let x3 = lambda.square() - x1 - x2;
+                let y3 = lambda * (x1 - x3) - y1;
+                next.push(G1Affine::from_raw_unchecked(x3, y3, false));
+            }
+            *list = next;
+        }
+    }
+    lists
+        .into_iter()
+        .map(|list| list.first().copied().unwrap_or_else(G1Affine::identity))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_digits_recompose_the_scalar() {
+        for seed in [0u64, 1, 31, 32, 33, 63, 64, u64::MAX] {
+            let s = Scalar::from(seed).square().square() - Scalar::from(seed.wrapping_add(7));
+            let digits = signed_digits(&s);
+            let base = Scalar::from(1u64 << W);
+            let recomposed = digits.iter().rev().fold(Scalar::ZERO, |acc, d| {
+                let term = Scalar::from(u64::from(d.unsigned_abs()));
+                acc * base + if *d < 0 { -term } else { term }
+            });
+            assert_eq!(recomposed, s);
+            assert!(digits.iter().all(|d| d.unsigned_abs() <= 1 << (W - 1)));
+        }
+    }
+
+    #[test]
+    fn rows_match_naive_sums_including_cancelling_and_repeated_terms() {
+        let g = G1Projective::generator();
+        let points: Vec<G1Affine> = (1..=9u64)
+            .map(|i| (g * Scalar::from(i * 1000 + 1)).to_affine())
+            .collect();
+        // Row two repeats one point: in the first window its digits are +5, -5 (59 = 64 - 5),
+        // +5, +5, so the affine sums meet a cancellation and a doubling.
+        let mut repeated = points.clone();
+        for i in 1..4 {
+            repeated[i] = repeated[0];
+        }
+        let rows = vec![points.clone(), repeated.clone()];
+        let table = FixedBaseTable::new(&rows);
+        let big = -Scalar::from(12345u64);
+        let first: Vec<Scalar> = (0..9u64).map(|i| big * Scalar::from(i + 2)).collect();
+        let mut second = vec![Scalar::ZERO; 9];
+        for (slot, value) in second.iter_mut().zip([5u64, 59, 5, 5]) {
+            *slot = Scalar::from(value);
+        }
+        second[6] = big;
+        let out = table.msm_rows(&[first.clone(), second.clone()]);
+        for ((row, scalars), result) in rows.iter().zip([first, second]).zip(out) {
+            let expected = row
+                .iter()
+                .zip(&scalars)
+                .fold(G1Projective::identity(), |acc, (p, s)| acc + p * s);
+            assert_eq!(result, expected);
+        }
+    }
+}
