@@ -1,0 +1,202 @@
+//! What each subcommand does. `status`, `scrub` and `rebuild` open the engine offline, or ask the
+//! running daemon's admin API when it holds the index.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use appliance::cli::{exit, AdminArgs, FormatArgs, RebuildArgs, UpArgs};
+use appliance::http::AppState;
+use appliance::limits::{ADMIN_CLIENT_TIMEOUT_SECS, SHUTDOWN_GRACE_SECS};
+use appliance::reports::{FormatJson, RebuildJson, ScrubJson, StatusJson};
+use appliance::{maintenance, server};
+use appliance_storage::limits::DEFAULT_MAX_OBJECT_SIZE;
+use appliance_storage::{Engine, EngineConfig, StorageError};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+/// `appliance up`: opens (formatting a fresh set first) and serves until Ctrl-C or SIGTERM.
+pub fn up(args: UpArgs) -> anyhow::Result<u8> {
+    let cfg = args.store.engine_config(args.max_object_size);
+    let max_object_size = cfg.max_object_size;
+    let schedule = args.schedule();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let outcome = runtime.block_on(async move {
+        let metrics = server::install_metrics().context("installing the Prometheus recorder")?;
+        let engine = tokio::task::spawn_blocking(move || open_or_format(cfg)).await??;
+        maintenance::spawn(&engine, schedule);
+        let listener = tokio::net::TcpListener::bind(args.http)
+            .await
+            .with_context(|| format!("binding --http {}", args.http))?;
+        let addr = listener.local_addr().context("reading the bound address")?;
+        let shutdown = server::shutdown_signal().context("installing signal handlers")?;
+        tracing::info!(%addr, "serving the object API");
+        // Tests and scripts read the bound address (useful with port 0) from this line.
+        println!("listening on http://{addr}");
+        let state = Arc::new(AppState {
+            engine,
+            max_object_size,
+            metrics: Some(metrics),
+        });
+        server::serve(listener, state, shutdown)
+            .await
+            .context("serving HTTP")?;
+        tracing::info!("HTTP server stopped");
+        Ok(exit::SUCCESS)
+    });
+    // Stops the background jobs and drops their engine handles, so the engine closes; a scrub or
+    // compaction still running gets a grace period (it is crash-safe if cut short).
+    runtime.shutdown_timeout(Duration::from_secs(SHUTDOWN_GRACE_SECS));
+    tracing::info!("shut down");
+    outcome
+}
+
+/// Opens the set. Default file drives that were never formatted are formatted first (never a
+/// formatted set); drives named with --drive are only ever formatted by `appliance format`, since
+/// they may hold someone's data.
+fn open_or_format(cfg: EngineConfig) -> anyhow::Result<Engine> {
+    match Engine::open(cfg.clone()) {
+        Err(StorageError::NotFormatted(dir)) if !cfg.uses_default_drives() => bail!(
+            "the drives given with --drive hold no formatted set ({}): run `appliance format` \
+             with the same --drive flags first",
+            dir.display()
+        ),
+        Err(StorageError::NotFormatted(_)) => {
+            tracing::info!(data = %cfg.data_dir.display(), "first start: formatting the drives");
+            let report = Engine::format(&cfg, false).context("formatting the drives")?;
+            tracing::info!(
+                drives = report.drives.len(),
+                data_shards = report.data_shards,
+                parity_shards = report.parity_shards,
+                "drives formatted"
+            );
+            Engine::open(cfg).context("opening the freshly formatted drives")
+        }
+        other => other.context("opening the drives"),
+    }
+}
+
+/// `appliance format`.
+pub fn format(args: FormatArgs) -> anyhow::Result<u8> {
+    let cfg = args.store.engine_config(DEFAULT_MAX_OBJECT_SIZE);
+    match Engine::format(&cfg, args.force) {
+        Ok(report) => {
+            print_json(&FormatJson::from(&report))?;
+            Ok(exit::SUCCESS)
+        }
+        Err(err @ StorageError::AlreadyFormatted(_)) => {
+            eprintln!("appliance: {err} (add --force to erase every object on these drives)");
+            Ok(exit::ALREADY_FORMATTED)
+        }
+        Err(err) => Err(err).context("formatting the drives"),
+    }
+}
+
+/// `appliance status`.
+pub fn status(args: AdminArgs) -> anyhow::Result<u8> {
+    let report: StatusJson = admin(&args, Method::Get, "/v1/admin/status", |engine| {
+        Ok(StatusJson::from(&engine.status()?))
+    })?;
+    print_json(&report)?;
+    Ok(if report.offline_drives() > 0 {
+        exit::DATA_AT_RISK
+    } else {
+        exit::SUCCESS
+    })
+}
+
+/// `appliance scrub`.
+pub fn scrub(args: AdminArgs) -> anyhow::Result<u8> {
+    let report: ScrubJson = admin(&args, Method::Post, "/v1/admin/scrub", |engine| {
+        Ok(ScrubJson::from(&engine.scrub()?))
+    })?;
+    print_json(&report)?;
+    Ok(risk_code(&report.unrecoverable))
+}
+
+/// `appliance rebuild DRIVE`.
+pub fn rebuild(args: RebuildArgs) -> anyhow::Result<u8> {
+    let drive = args.drive;
+    let path = format!("/v1/admin/rebuild/{drive}");
+    let report: RebuildJson = admin(&args.admin, Method::Post, &path, move |engine| {
+        Ok(RebuildJson::from(&engine.rebuild(drive)?))
+    })?;
+    print_json(&report)?;
+    Ok(risk_code(&report.unrecoverable))
+}
+
+/// The exit code of a scrub or rebuild that left `unrecoverable` objects behind.
+fn risk_code(unrecoverable: &[String]) -> u8 {
+    if unrecoverable.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::DATA_AT_RISK
+    }
+}
+
+/// HTTP methods of the admin API.
+enum Method {
+    Get,
+    Post,
+}
+
+/// Runs `local` on the engine opened offline, or asks the daemon at `--http` when a running
+/// daemon holds the index.
+fn admin<T: DeserializeOwned>(
+    args: &AdminArgs,
+    method: Method,
+    path: &str,
+    local: impl FnOnce(&Engine) -> Result<T, StorageError>,
+) -> anyhow::Result<T> {
+    match Engine::open(args.store.engine_config(DEFAULT_MAX_OBJECT_SIZE)) {
+        Ok(engine) => Ok(local(&engine)?),
+        Err(StorageError::Busy(index)) => {
+            tracing::info!(
+                index = %index.display(),
+                http = %args.http,
+                "index held by a running daemon: using its admin API"
+            );
+            remote(args, method, path)
+        }
+        Err(StorageError::NotFormatted(dir)) => bail!(
+            "{} holds no formatted drives: run `appliance format` or `appliance up` first",
+            dir.display()
+        ),
+        Err(err) => Err(err).context("opening the drives"),
+    }
+}
+
+fn remote<T: DeserializeOwned>(args: &AdminArgs, method: Method, path: &str) -> anyhow::Result<T> {
+    let url = format!("http://{}{path}", args.http);
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(ADMIN_CLIENT_TIMEOUT_SECS))
+        .build()
+        .context("building the HTTP client")?;
+    let request = match method {
+        Method::Get => client.get(&url),
+        Method::Post => client.post(&url),
+    };
+    let response = request.send().with_context(|| {
+        format!("a daemon holds the index, but {url} does not answer (is --http right?)")
+    })?;
+    let status = response.status();
+    if !status.is_success() {
+        let body: Value = response.json().unwrap_or(Value::Null);
+        bail!("{url} answered {status}: {}", body["error"]);
+    }
+    response
+        .json()
+        .with_context(|| format!("reading the answer of {url}"))
+}
+
+fn print_json(report: &impl Serialize) -> anyhow::Result<()> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(report).context("encoding JSON")?
+    );
+    Ok(())
+}

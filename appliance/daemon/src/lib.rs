@@ -1,0 +1,25 @@
+//! The appliance daemon: the command line, the HTTP object API over the storage engine, and the
+//! server that runs it. The `appliance` binary wires these parts; the storage bench reuses the
+//! server to measure the HTTP path.
+//!
+//! | route | answer |
+//! | --- | --- |
+//! | `PUT /v1/objects` | body streamed into the engine; `{"id", "size"}` (id = BLAKE3 of the content) |
+//! | `GET /v1/objects/{id}` | the bytes; one `Range: bytes=a-b`, `a-` or `-n` gives 206; `If-None-Match` on the id gives 304 |
+//! | `HEAD /v1/objects/{id}` | size, `Accept-Ranges`, `ETag` |
+//! | `DELETE /v1/objects/{id}` | 204 |
+//! | `GET /v1/objects?after=ID&limit=N` | `{"objects": [{"id", "size"}], "next"}` in id order |
+//! | `GET /v1/health` | `ok` / `degraded` (200) or `failed` (503, more drives lost than parity) |
+//! | `GET /metrics` | Prometheus text: the engine's `storage_*` series and the API's `http_*` series |
+//! | `GET /v1/admin/status`, `POST /v1/admin/{scrub,compact}`, `POST /v1/admin/rebuild/{drive}` | JSON reports |
+//!
+//! Errors are JSON `{"error": "..."}`: 400 malformed id or query, 404 unknown id or route, 413
+//! too large, 416 bad range (with `Content-Range: bytes */size`), 503 too many failed drives,
+//! 507 drives full, 500 anything else.
+
+pub mod cli;
+pub mod http;
+pub mod limits;
+pub mod maintenance;
+pub mod reports;
+pub mod server;
