@@ -8,10 +8,10 @@ use anyhow::{bail, Context};
 use appliance::cli::{exit, AdminArgs, FormatArgs, RebuildArgs, UpArgs};
 use appliance::http::AppState;
 use appliance::limits::{ADMIN_CLIENT_TIMEOUT_SECS, SHUTDOWN_GRACE_SECS};
-use appliance::reports::{FormatJson, RebuildJson, ScrubJson, StatusJson};
 use appliance::{maintenance, server};
 use appliance_storage::limits::DEFAULT_MAX_OBJECT_SIZE;
 use appliance_storage::{Engine, EngineConfig, StorageError};
+use appliance_storage::{EngineStatus, ObjectId, RebuildReport, ScrubReport};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -85,7 +85,7 @@ pub fn format(args: FormatArgs) -> anyhow::Result<u8> {
     let cfg = args.store.engine_config(DEFAULT_MAX_OBJECT_SIZE);
     match Engine::format(&cfg, args.force) {
         Ok(report) => {
-            print_json(&FormatJson::from(&report))?;
+            print_json(&report)?;
             Ok(exit::SUCCESS)
         }
         Err(err @ StorageError::AlreadyFormatted(_)) => {
@@ -98,8 +98,8 @@ pub fn format(args: FormatArgs) -> anyhow::Result<u8> {
 
 /// `appliance status`.
 pub fn status(args: AdminArgs) -> anyhow::Result<u8> {
-    let report: StatusJson = admin(&args, Method::Get, "/v1/admin/status", |engine| {
-        Ok(StatusJson::from(&engine.status()?))
+    let report: EngineStatus = admin(&args, Method::Get, "/v1/admin/status", |engine| {
+        engine.status()
     })?;
     print_json(&report)?;
     Ok(if report.offline_drives() > 0 {
@@ -111,8 +111,8 @@ pub fn status(args: AdminArgs) -> anyhow::Result<u8> {
 
 /// `appliance scrub`.
 pub fn scrub(args: AdminArgs) -> anyhow::Result<u8> {
-    let report: ScrubJson = admin(&args, Method::Post, "/v1/admin/scrub", |engine| {
-        Ok(ScrubJson::from(&engine.scrub()?))
+    let report: ScrubReport = admin(&args, Method::Post, "/v1/admin/scrub", |engine| {
+        engine.scrub()
     })?;
     print_json(&report)?;
     Ok(risk_code(&report.unrecoverable))
@@ -122,15 +122,15 @@ pub fn scrub(args: AdminArgs) -> anyhow::Result<u8> {
 pub fn rebuild(args: RebuildArgs) -> anyhow::Result<u8> {
     let drive = args.drive;
     let path = format!("/v1/admin/rebuild/{drive}");
-    let report: RebuildJson = admin(&args.admin, Method::Post, &path, move |engine| {
-        Ok(RebuildJson::from(&engine.rebuild(drive)?))
+    let report: RebuildReport = admin(&args.admin, Method::Post, &path, move |engine| {
+        engine.rebuild(drive)
     })?;
     print_json(&report)?;
     Ok(risk_code(&report.unrecoverable))
 }
 
 /// The exit code of a scrub or rebuild that left `unrecoverable` objects behind.
-fn risk_code(unrecoverable: &[String]) -> u8 {
+fn risk_code(unrecoverable: &[ObjectId]) -> u8 {
     if unrecoverable.is_empty() {
         exit::SUCCESS
     } else {

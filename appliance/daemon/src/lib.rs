@@ -21,5 +21,4 @@ pub mod cli;
 pub mod http;
 pub mod limits;
 pub mod maintenance;
-pub mod reports;
 pub mod server;

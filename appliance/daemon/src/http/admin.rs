@@ -10,7 +10,7 @@ use axum::{Json, Router};
 
 use super::error::ApiError;
 use super::{run_blocking, AppState};
-use crate::reports::{CompactJson, RebuildJson, ScrubJson, StatusJson};
+use appliance_storage::{CompactReport, EngineStatus, RebuildReport, ScrubReport};
 
 /// The admin routes.
 pub fn routes() -> Router<Arc<AppState>> {
@@ -21,30 +21,30 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/v1/admin/rebuild/{drive}", post(rebuild))
 }
 
-async fn status(State(state): State<Arc<AppState>>) -> Result<Json<StatusJson>, ApiError> {
+async fn status(State(state): State<Arc<AppState>>) -> Result<Json<EngineStatus>, ApiError> {
     let status = run_blocking(&state, |engine| engine.status()).await?;
-    Ok(Json(StatusJson::from(&status)))
+    Ok(Json(status))
 }
 
-async fn scrub(State(state): State<Arc<AppState>>) -> Result<Json<ScrubJson>, ApiError> {
+async fn scrub(State(state): State<Arc<AppState>>) -> Result<Json<ScrubReport>, ApiError> {
     let report = run_blocking(&state, |engine| engine.scrub()).await?;
-    Ok(Json(ScrubJson::from(&report)))
+    Ok(Json(report))
 }
 
-async fn compact(State(state): State<Arc<AppState>>) -> Result<Json<CompactJson>, ApiError> {
+async fn compact(State(state): State<Arc<AppState>>) -> Result<Json<CompactReport>, ApiError> {
     let report = run_blocking(&state, |engine| engine.compact()).await?;
-    Ok(Json(CompactJson::from(&report)))
+    Ok(Json(report))
 }
 
 async fn rebuild(
     State(state): State<Arc<AppState>>,
     Path(drive): Path<String>,
-) -> Result<Json<RebuildJson>, ApiError> {
+) -> Result<Json<RebuildReport>, ApiError> {
     let drive: usize = drive.parse().map_err(|_| {
         ApiError::BadRequest(format!(
             "drive {drive:?} is not a drive number (0, 1, 2, ...)"
         ))
     })?;
     let report = run_blocking(&state, move |engine| engine.rebuild(drive)).await?;
-    Ok(Json(RebuildJson::from(&report)))
+    Ok(Json(report))
 }

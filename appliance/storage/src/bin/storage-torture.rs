@@ -8,6 +8,10 @@ use std::io::Write;
 
 use appliance_storage::{Engine, EngineConfig};
 
+#[path = "../../tests/common/pattern.rs"]
+mod pattern;
+use pattern::pattern;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() != 5 {
@@ -49,17 +53,4 @@ fn object_len(seed: u64) -> usize {
         2 => (seed as usize * 1_299_709) % (1 << 20),
         _ => (seed as usize * 15_485_863) % (6 << 20),
     }
-}
-
-/// The object written for `seed` (the crash test regenerates it to compare).
-pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed ^ 0x9E37_79B9_7F4A_7C15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }

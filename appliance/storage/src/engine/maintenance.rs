@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use redb::ReadableTable;
+use serde::{Deserialize, Serialize};
 
 use super::read;
 use super::stripe::{self, Shape};
@@ -15,7 +16,7 @@ use crate::metrics as m;
 use crate::object_id::ObjectId;
 
 /// What a scrub found and did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScrubReport {
     /// Objects checked.
     pub objects: u64,
@@ -30,7 +31,7 @@ pub struct ScrubReport {
 }
 
 /// What a rebuild did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RebuildReport {
     /// The rebuilt drive.
     pub drive: usize,
@@ -45,7 +46,7 @@ pub struct RebuildReport {
 }
 
 /// What a compaction did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompactReport {
     /// Zones made writable again.
     pub zones_reclaimed: u64,

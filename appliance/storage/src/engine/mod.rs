@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use parking_lot::{Mutex, RwLock};
 use redb::{Database, ReadableTable, ReadableTableMetadata};
+use serde::{Deserialize, Serialize};
 
 pub use maintenance::{CompactReport, RebuildReport, ScrubReport};
 pub use write::ObjectWriter;
@@ -48,7 +49,7 @@ pub struct ObjectMeta {
 }
 
 /// What `format` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FormatReport {
     /// Each drive's path and usable bytes.
     pub drives: Vec<(PathBuf, u64)>,
@@ -59,7 +60,7 @@ pub struct FormatReport {
 }
 
 /// One drive, as `status` sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DriveStatus {
     /// Path of the namespace or file.
     pub path: PathBuf,
@@ -84,7 +85,7 @@ pub struct DriveStatus {
 }
 
 /// The whole engine, as `status` sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineStatus {
     /// Data shards per stripe.
     pub data_shards: usize,
@@ -94,6 +95,13 @@ pub struct EngineStatus {
     pub objects: u64,
     /// Per drive.
     pub drives: Vec<DriveStatus>,
+}
+
+impl EngineStatus {
+    /// Drives the engine no longer reads or writes.
+    pub fn offline_drives(&self) -> usize {
+        self.drives.iter().filter(|d| !d.online).count()
+    }
 }
 
 /// The storage engine. Cheap to clone; every method blocks (async callers use `spawn_blocking`).

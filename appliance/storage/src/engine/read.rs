@@ -83,6 +83,29 @@ fn verify(record: &ObjectRecord, r: &StripeRead, i: usize) -> Result<(), ExtentF
         .check(r.shape.extent(r.buf.as_slice(), i))
 }
 
+/// Marks each shard read without error and matching its header as intact; counts the others.
+fn check_reads(
+    inner: &Inner,
+    record: &ObjectRecord,
+    r: &StripeRead,
+    reads: &[(usize, ShardLoc)],
+    results: Vec<std::io::Result<()>>,
+    intact: &mut [bool],
+) {
+    for (&(i, loc), result) in reads.iter().zip(results) {
+        let check = if result.is_ok() {
+            verify(record, r, i)
+        } else {
+            Ok(())
+        };
+        if result.is_ok() && check.is_ok() {
+            intact[i] = true;
+        } else {
+            note_fault(inner, loc, &check);
+        }
+    }
+}
+
 /// Waits for a stripe's reads; if a wanted shard is missing or bad, reads the rest of the stripe
 /// and reconstructs. Returns which shards are intact (all wanted ones are, on success), and
 /// whether reconstruction was needed.
@@ -95,18 +118,7 @@ pub(crate) fn finish(
     let stripe = &record.stripes[r.index];
     let mut intact = vec![false; r.shape.shards()];
     let results = r.group.wait();
-    for (&(i, loc), result) in r.reads.iter().zip(results) {
-        let check = if result.is_ok() {
-            verify(record, r, i)
-        } else {
-            Ok(())
-        };
-        if result.is_ok() && check.is_ok() {
-            intact[i] = true;
-        } else {
-            note_fault(inner, loc, &check);
-        }
-    }
+    check_reads(inner, record, r, &r.reads, results, &mut intact);
     if r.wanted.clone().all(|i| intact[i]) {
         return Ok((intact, false));
     }
@@ -116,18 +128,8 @@ pub(crate) fn finish(
         .filter_map(|i| stripe.shards[i].map(|l| (i, l)))
         .collect();
     let group = stripe::submit(inner, &mut r.buf, &r.shape, &others, false);
-    for (&(i, loc), result) in others.iter().zip(group.wait()) {
-        let check = if result.is_ok() {
-            verify(record, r, i)
-        } else {
-            Ok(())
-        };
-        if result.is_ok() && check.is_ok() {
-            intact[i] = true;
-        } else {
-            note_fault(inner, loc, &check);
-        }
-    }
+    let results = group.wait();
+    check_reads(inner, record, r, &others, results, &mut intact);
     let (k, m, e) = (r.shape.k, r.shape.m, r.shape.extent_len);
     let bytes = r.shape.stripe_bytes();
     stripe_codec::reconstruct_data(k, m, e, &mut r.buf.as_mut_slice()[..bytes], &intact).map_err(

@@ -1,6 +1,8 @@
 //! Shared set-up for the engine's integration tests: small file drives in a temp folder.
 #![allow(dead_code)]
 
+mod pattern;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -31,18 +33,7 @@ pub fn fresh() -> (tempfile::TempDir, Engine) {
     (dir, engine)
 }
 
-/// Deterministic pseudo-random bytes (the same generator as the `storage-torture` binary).
-pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed ^ 0x9E37_79B9_7F4A_7C15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
+pub use pattern::pattern;
 
 /// Path of default drive `i` under `dir`.
 pub fn drive_path(dir: &std::path::Path, i: usize) -> PathBuf {
