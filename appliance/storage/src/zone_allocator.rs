@@ -7,6 +7,16 @@
 
 use crate::limits::{COMPACT_LIVE_PERCENT, ZONES_START};
 
+/// Which open zone an extent is appended to. Data and parity extents go to separate zones, so a
+/// drive's data extents lie back to back and a healthy read (data shards only) is sequential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Data shards.
+    Data = 0,
+    /// Parity shards.
+    Parity = 1,
+}
+
 /// No free zone is left on the drive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DriveFull;
@@ -24,7 +34,14 @@ struct Zone {
 #[derive(Debug)]
 struct DriveZones {
     zones: Vec<Zone>,
-    open: Option<usize>,
+    /// The zone each [`Stream`] appends to.
+    open: [Option<usize>; 2],
+}
+
+impl DriveZones {
+    fn is_open(&self, zone: usize) -> bool {
+        self.open.contains(&Some(zone))
+    }
 }
 
 /// Usage of one drive.
@@ -54,7 +71,7 @@ impl ZoneAllocator {
                 .iter()
                 .map(|&n| DriveZones {
                     zones: vec![Zone::default(); n as usize],
-                    open: None,
+                    open: [None; 2],
                 })
                 .collect(),
         }
@@ -84,13 +101,14 @@ impl ZoneAllocator {
         zone.live += len;
     }
 
-    /// Reserves `len` bytes on `drive`, appending to its open zone or opening an empty one.
-    pub fn allocate(&mut self, drive: usize, len: u64) -> Result<u64, DriveFull> {
+    /// Reserves `len` bytes on `drive`, appending to the stream's open zone or opening an empty
+    /// one.
+    pub fn allocate(&mut self, drive: usize, len: u64, stream: Stream) -> Result<u64, DriveFull> {
         assert!(len <= self.zone_size, "extent larger than a zone");
         let zone_size = self.zone_size;
         let d = &mut self.drives[drive];
         let fits = |z: &Zone| z.wp + len <= zone_size;
-        let zone = match d.open.filter(|&z| fits(&d.zones[z])) {
+        let zone = match d.open[stream as usize].filter(|&z| fits(&d.zones[z])) {
             Some(z) => z,
             None => {
                 let z = d
@@ -98,7 +116,7 @@ impl ZoneAllocator {
                     .iter()
                     .position(|z| z.wp == 0 && z.pending == 0 && z.live == 0)
                     .ok_or(DriveFull)?;
-                d.open = Some(z);
+                d.open[stream as usize] = Some(z);
                 z
             }
         };
@@ -140,7 +158,7 @@ impl ZoneAllocator {
         let mut out = Vec::new();
         for (d, drive) in self.drives.iter().enumerate() {
             for (z, zone) in drive.zones.iter().enumerate() {
-                if drive.open != Some(z)
+                if !drive.is_open(z)
                     && zone.wp > 0
                     && zone.pending == 0
                     && zone.live * 100 <= zone.wp * COMPACT_LIVE_PERCENT
@@ -158,8 +176,10 @@ impl ZoneAllocator {
         let z = &mut d.zones[zone];
         if z.live == 0 && z.pending == 0 && z.wp > 0 {
             z.wp = 0;
-            if d.open == Some(zone) {
-                d.open = None;
+            for open in &mut d.open {
+                if *open == Some(zone) {
+                    *open = None;
+                }
             }
             true
         } else {
@@ -176,7 +196,7 @@ impl ZoneAllocator {
                 ..Zone::default()
             };
         }
-        d.open = None;
+        d.open = [None; 2];
     }
 
     /// Space on a drive.
@@ -188,7 +208,7 @@ impl ZoneAllocator {
             usage.live += z.live;
             if z.wp == 0 && z.pending == 0 {
                 usage.free += self.zone_size;
-            } else if d.open == Some(i) {
+            } else if d.is_open(i) {
                 usage.free += self.zone_size - z.wp;
             }
         }
@@ -205,18 +225,21 @@ mod tests {
     #[test]
     fn appends_then_opens_next_zone_then_fills() {
         let mut a = ZoneAllocator::new(Z, &[2]);
-        let first = a.allocate(0, Z / 2).unwrap();
+        let first = a.allocate(0, Z / 2, Stream::Data).unwrap();
         assert_eq!(first, ZONES_START);
-        assert_eq!(a.allocate(0, Z / 2).unwrap(), ZONES_START + Z / 2);
-        assert_eq!(a.allocate(0, Z / 2).unwrap(), ZONES_START + Z);
-        assert_eq!(a.allocate(0, Z).unwrap_err(), DriveFull);
+        assert_eq!(
+            a.allocate(0, Z / 2, Stream::Data).unwrap(),
+            ZONES_START + Z / 2
+        );
+        assert_eq!(a.allocate(0, Z / 2, Stream::Data).unwrap(), ZONES_START + Z);
+        assert_eq!(a.allocate(0, Z, Stream::Data).unwrap_err(), DriveFull);
     }
 
     #[test]
     fn zones_reset_only_when_nothing_live_or_pending() {
         let mut a = ZoneAllocator::new(Z, &[2]);
-        let x = a.allocate(0, Z).unwrap();
-        let y = a.allocate(0, Z / 4).unwrap();
+        let x = a.allocate(0, Z, Stream::Data).unwrap();
+        let y = a.allocate(0, Z / 4, Stream::Data).unwrap();
         a.commit(0, x, Z);
         assert_eq!(a.compaction_candidates(), vec![]);
         a.release(0, x, Z);
@@ -225,7 +248,18 @@ mod tests {
         // Zone 1 is open and its extent pending: never a candidate, never reset.
         assert!(!a.reset_if_unused(0, 1));
         a.abort(0, y);
-        assert_eq!(a.allocate(0, Z).unwrap(), ZONES_START);
+        assert_eq!(a.allocate(0, Z, Stream::Data).unwrap(), ZONES_START);
+    }
+
+    #[test]
+    fn data_and_parity_append_to_separate_zones() {
+        let mut a = ZoneAllocator::new(Z, &[3]);
+        let d1 = a.allocate(0, 4096, Stream::Data).unwrap();
+        let p1 = a.allocate(0, 4096, Stream::Parity).unwrap();
+        let d2 = a.allocate(0, 4096, Stream::Data).unwrap();
+        assert_eq!((d1, d2), (ZONES_START, ZONES_START + 4096));
+        assert_eq!(p1, ZONES_START + Z);
+        assert_eq!(a.compaction_candidates(), vec![]);
     }
 
     #[test]
@@ -235,6 +269,6 @@ mod tests {
         let u = a.usage(0);
         assert_eq!((u.used, u.live), (8192, 4096));
         // The partly used zone is not appended to after a restart; an empty one is opened.
-        assert_eq!(a.allocate(0, 4096).unwrap(), ZONES_START);
+        assert_eq!(a.allocate(0, 4096, Stream::Data).unwrap(), ZONES_START);
     }
 }

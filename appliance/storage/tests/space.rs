@@ -45,8 +45,9 @@ fn compaction_moves_live_extents_and_keeps_them_readable() {
     let cfg = config(dir.path());
     Engine::format(&cfg, false).unwrap();
     let engine = Engine::open(cfg.clone()).unwrap();
-    // 24 objects of ~180 KiB extents fill the first 4 MiB zone of every drive and open the next.
-    let objects: Vec<_> = (0..24)
+    // 48 objects of ~180 KiB extents (two thirds of them data on any one drive) fill the first
+    // 4 MiB data zone of every drive and open the next.
+    let objects: Vec<_> = (0..48)
         .map(|i| {
             let data = pattern(700_000, i);
             (engine.put(&data).unwrap().id, data)

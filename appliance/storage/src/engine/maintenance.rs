@@ -100,7 +100,7 @@ fn repair_stripe(
     {
         let mut alloc = inner.alloc.lock();
         for &(i, d) in &targets {
-            match alloc.allocate(d, shape.extent_len as u64) {
+            match alloc.allocate(d, shape.extent_len as u64, shape.stream(i)) {
                 Ok(offset) => fresh.push((
                     i,
                     ShardLoc {

@@ -14,6 +14,7 @@ use crate::extent_header::ExtentHeader;
 use crate::index::{ShardLoc, StripeRecord};
 use crate::limits::{BLOCK_SIZE, EXTENT_MAX, EXTENT_PAYLOAD_MAX, HEADER_LEN};
 use crate::stripe_codec;
+use crate::zone_allocator::Stream;
 
 /// The shape of one stripe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,15 @@ impl Shape {
             m: m as usize,
             extent_len: record.extent_len as usize,
             data_len: record.data_len as usize,
+        }
+    }
+
+    /// The zone stream shard `i` is appended to.
+    pub fn stream(&self, i: usize) -> Stream {
+        if i < self.k {
+            Stream::Data
+        } else {
+            Stream::Parity
         }
     }
 

@@ -121,16 +121,18 @@ impl ObjectWriter {
         Ok(())
     }
 
-    /// A stripe buffer; when none is free, first completes this writer's own stripes in flight
-    /// so it never waits while holding buffers (no deadlock between writers).
+    /// A stripe buffer; while none is free, completes this writer's oldest stripe in flight (which
+    /// returns a buffer), and waits only when it holds none: no deadlock between writers.
     fn stripe_buffer(&mut self) -> Result<PoolBuf, StorageError> {
-        if let Some(buf) = self.inner.pool.try_checkout(SlotClass::Stripe) {
-            return Ok(buf);
-        }
-        while !self.in_flight.is_empty() {
+        loop {
+            if let Some(buf) = self.inner.pool.try_checkout(SlotClass::Stripe) {
+                return Ok(buf);
+            }
+            if self.in_flight.is_empty() {
+                return Ok(self.inner.checkout(SlotClass::Stripe));
+            }
             self.complete_oldest()?;
         }
-        Ok(self.inner.checkout(SlotClass::Stripe))
     }
 
     /// Hands the filled stripe off: full stripes are sealed and written on the sealing pool (so
@@ -395,7 +397,7 @@ pub(crate) fn place(
             locs.push(None);
             continue;
         }
-        match alloc.allocate(d, shape.extent_len as u64) {
+        match alloc.allocate(d, shape.extent_len as u64, shape.stream(i)) {
             Ok(offset) => locs.push(Some(ShardLoc {
                 drive: d as u16,
                 offset,
