@@ -112,7 +112,7 @@ pub fn status(args: AdminArgs) -> anyhow::Result<u8> {
 /// `appliance scrub`.
 pub fn scrub(args: AdminArgs) -> anyhow::Result<u8> {
     let report: ScrubReport = admin(&args, Method::Post, "/v1/admin/scrub", |engine| {
-        engine.scrub()
+        with_progress("scrubbing", |progress| engine.scrub_with_progress(progress))
     })?;
     print_json(&report)?;
     Ok(risk_code(&report.unrecoverable))
@@ -123,10 +123,28 @@ pub fn rebuild(args: RebuildArgs) -> anyhow::Result<u8> {
     let drive = args.drive;
     let path = format!("/v1/admin/rebuild/{drive}");
     let report: RebuildReport = admin(&args.admin, Method::Post, &path, move |engine| {
-        engine.rebuild(drive)
+        with_progress("rebuilding", |progress| {
+            engine.rebuild_with_progress(drive, progress)
+        })
     })?;
     print_json(&report)?;
     Ok(risk_code(&report.unrecoverable))
+}
+
+/// Runs a long offline job with a progress bar of objects done on stderr (hidden when stderr is
+/// not a terminal).
+fn with_progress<T>(what: &str, job: impl FnOnce(&mut dyn FnMut(u64, u64)) -> T) -> T {
+    let bar = indicatif::ProgressBar::new(0).with_message(format!("{what} objects"));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} ({eta} left)")
+            .expect("a valid progress template"),
+    );
+    let result = job(&mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    result
 }
 
 /// The exit code of a scrub or rebuild that left `unrecoverable` objects behind.
