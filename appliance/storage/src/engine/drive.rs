@@ -50,10 +50,7 @@ impl Drive {
         wrap: Option<&DeviceWrapper>,
     ) {
         match self.open_checked(number, layout, cfg, pool, wrap) {
-            Ok(device) => {
-                *self.device.write() = Some(device);
-                *self.offline_reason.lock() = None;
-            }
+            Ok(device) => self.set_device(device),
             Err(reason) => {
                 tracing::warn!(drive = number, path = %self.path.display(), %reason, "drive offline");
                 self.take_offline(reason);
