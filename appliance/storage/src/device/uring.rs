@@ -76,7 +76,16 @@ impl UringDevice {
     ) -> io::Result<Self> {
         let capacity = device_len(&file)?;
         // One extra entry for the eventfd poll that wakes the thread.
-        let ring = IoUring::new((queue_depth.max(1) + 1).next_power_of_two())?;
+        let ring = IoUring::new((queue_depth.max(1) + 1).next_power_of_two()).map_err(|e| {
+            if e.raw_os_error() == Some(libc::ENOMEM) {
+                io::Error::new(
+                    e.kind(),
+                    format!("{e}: io_uring rings use locked memory; raise `ulimit -l` or lower the queue depth"),
+                )
+            } else {
+                e
+            }
+        })?;
         // SAFETY: eventfd returns a new descriptor (or -1, checked) that nothing else owns.
         let wake = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if wake < 0 {
