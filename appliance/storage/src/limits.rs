@@ -72,3 +72,7 @@ pub const DEFAULT_SMALL_BUFFERS: usize = 256;
 
 /// A zone is compacted when its live bytes fall to this fraction (percent) of what it holds.
 pub const COMPACT_LIVE_PERCENT: u64 = 50;
+
+/// Longest a compaction waits for in-flight reads before resetting zones. Bounded because a
+/// reader can be waiting for a pool buffer held by the very writer that is compacting.
+pub const RECLAIM_WAIT: std::time::Duration = std::time::Duration::from_secs(2);

@@ -70,3 +70,38 @@ fn compaction_moves_live_extents_and_keeps_them_readable() {
     }
     assert_eq!(engine.scrub().unwrap().bad_shards, 0);
 }
+
+#[test]
+fn compaction_does_not_wait_forever_for_a_reader_starved_of_buffers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.stripe_buffers = 1;
+    Engine::format(&cfg, false).unwrap();
+    let engine = Engine::open(cfg).unwrap();
+    // Fill and close the first data zone of every drive, then make all of it garbage.
+    let small: Vec<_> = (0..48)
+        .map(|i| engine.put(&pattern(700_000, i)).unwrap().id)
+        .collect();
+    for id in &small {
+        engine.delete(id).unwrap();
+    }
+    let big = pattern(5 << 20, 99);
+    let big_id = engine.put(&big).unwrap().id;
+
+    // A writer holds the only stripe buffer; a reader then waits for it, inside the read.
+    let mut writer = engine.writer().unwrap();
+    writer.write(&[7; 100]).unwrap();
+    let reader = {
+        let engine = engine.clone();
+        std::thread::spawn(move || engine.get(&big_id).unwrap())
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let started = std::time::Instant::now();
+    let report = engine.compact().unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(report.zones_reclaimed, 0, "{report:?}");
+
+    drop(writer);
+    assert_eq!(reader.join().unwrap(), big);
+    assert!(engine.compact().unwrap().zones_reclaimed > 0);
+}

@@ -12,6 +12,7 @@ use super::stripe::{self, Shape};
 use super::{drive, superblock_for, Inner};
 use crate::error::StorageError;
 use crate::index::{key, ObjectRecord, ShardLoc, OBJECTS};
+use crate::limits::RECLAIM_WAIT;
 use crate::metrics as m;
 use crate::object_id::ObjectId;
 
@@ -326,7 +327,15 @@ pub(crate) fn compact(inner: &Inner) -> Result<CompactReport, StorageError> {
         report.bytes_moved += repair.bytes;
         Ok(())
     })?;
-    let _no_readers = inner.reclaim.write();
+    // Readers may be waiting for pool buffers that a writer holds while it compacts: never wait
+    // for them forever. Moved extents stay moved; their old zones are reset next time.
+    let Some(_no_readers) = inner.reclaim.try_write_for(RECLAIM_WAIT) else {
+        tracing::warn!(
+            ?report,
+            "readers held the zones too long; zone resets left for next time"
+        );
+        return Ok(report);
+    };
     let mut alloc = inner.alloc.lock();
     for (d, z) in candidates {
         if alloc.reset_if_unused(d, z) {
