@@ -1,1 +1,0 @@
-//! The box's agent: enrollment with the control plane, heartbeats, workload supervision.

@@ -1,1 +1,0 @@
-//! Wire types shared by the box, the sampler and the control plane.
