@@ -5,7 +5,8 @@ set -euo pipefail
 
 need_apt=()
 apt_want() { dpkg -s "$1" >/dev/null 2>&1 || need_apt+=("$1"); }
-# (packages are added here as features need them)
+# A C compiler: blst (KZG) and the c-kzg reference used by differential tests are built from C.
+apt_want build-essential
 
 if ((${#need_apt[@]})); then
     sudo_cmd=""
