@@ -4,5 +4,7 @@
 
 pub mod blob_id;
 pub mod da_limits;
+pub mod limits;
+pub mod sample_frames;
 
 pub use blob_id::{BlobId, ParseBlobIdError};
