@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::chunk_object::{self, blob_key, BlobKey, Digest};
 use crate::error::DaError;
 use crate::limits::{STORE_QUEUE_DEPTH, STORE_WRITERS};
-use crate::manifest::{BlobEntry, ChunkEntry, Commitment, Pending};
+use crate::manifest::{BlobEntry, ChunkEntry, Commitment, Owner, Pending};
 use crate::metrics;
 use crate::packing::{chunk_count, chunk_input_range, pack_chunk};
 use crate::store::{BlobMeta, Inner};
@@ -163,7 +163,7 @@ fn store_one(
     let object = ObjectId::of(&chunk.object);
     inner.manifest.add_pending(&[Pending {
         object,
-        key: *key,
+        owner: Owner::Blob(*key),
         chunk: chunk.index as u32,
     }])?;
     written.noted.push(object);

@@ -34,6 +34,34 @@ pub enum DaError {
         /// Cells that read back and matched their digests.
         intact: usize,
     },
+    /// This box keeps only some columns of the blob (for a cluster), not the blob itself.
+    #[error("this box keeps only {columns} of 128 cell columns of blob {blob}; read it from the box it was dispersed to")]
+    PartialCustody {
+        /// The blob.
+        blob: BlobId,
+        /// Columns kept here.
+        columns: usize,
+    },
+    /// A cell of a column this box does not keep.
+    #[error("cell {cell} is in a column this box does not keep")]
+    NotCustodied {
+        /// The cell index asked for.
+        cell: u16,
+    },
+    /// A kept cell of a custody column failed to read or to match its digest (its other
+    /// custodian still has it).
+    #[error("cell {cell} of chunk {chunk} of blob {blob} is lost on this box")]
+    LostCell {
+        /// The blob.
+        blob: BlobId,
+        /// The chunk.
+        chunk: u32,
+        /// The cell.
+        cell: u16,
+    },
+    /// A custody batch from a peer was malformed or its cells did not verify.
+    #[error("bad custody batch: {0}")]
+    BadCustody(String),
     /// A blob with no bytes.
     #[error("a blob must hold at least one byte")]
     Empty,

@@ -12,6 +12,9 @@
 
 pub mod blob_id;
 pub mod chunk_object;
+pub mod custody;
+mod custody_store;
+pub mod custody_wire;
 mod disperse;
 pub mod error;
 mod key_locks;

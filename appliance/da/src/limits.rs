@@ -52,3 +52,7 @@ pub const STORE_QUEUE_DEPTH: usize = 8;
 /// Threads writing chunk objects to the engine while the encoders run: each put waits for its
 /// flush, so a few in flight hide that latency; more only contend for the drives.
 pub const STORE_WRITERS: usize = 4;
+
+/// Boxes that keep each cell column in a cluster: two, so one box can die and every column
+/// is still served, at twice the storage of one copy per column.
+pub const CUSTODY_REPLICATION: usize = 2;

@@ -6,8 +6,13 @@
 //! - `chunks`: blob id ‖ chunk index (u32 big endian, so a blob's chunks sort together) →
 //!   [`ChunkEntry`] (engine object id, generation, a BLAKE3 digest per cell record);
 //! - `keys`: blob key → blob id (finds a blob by its input bytes; sweeps use it);
-//! - `pending`: engine object id → blob key ‖ chunk index: a chunk object that may exist in the
-//!   engine without a manifest entry pointing at it (being written, or replaced by a repair).
+//! - `pending`: engine object id → owner ‖ chunk index: a chunk or custody object that may exist
+//!   in the engine without a manifest entry pointing at it (being written, or replaced by a
+//!   repair); the owner is a blob key (tag 0) or, for custody, a blob id (tag 1);
+//! - `custody_blobs`: blob id → [`CustodyBlob`] (size, commitments, the columns kept here) for
+//!   blobs dispersed elsewhere of which this box keeps some columns;
+//! - `custody`: blob id ‖ chunk index → [`ChunkEntry`] of the custody object (one digest per
+//!   kept column).
 //!
 //! A blob becomes visible in one transaction that inserts its `blobs`, `keys` and `chunks` rows
 //! and clears its `pending` rows, after every chunk object is durable. [`Manifest::sweep`] at
@@ -27,9 +32,12 @@ const BLOBS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blobs");
 const CHUNKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("chunks");
 const KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("keys");
 const PENDING: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pending");
+const CUSTODY_BLOBS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("custody_blobs");
+const CUSTODY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("custody");
 
 const BLOB_VERSION: u8 = 1;
 const CHUNK_VERSION: u8 = 1;
+const CUSTODY_VERSION: u8 = 1;
 
 /// A KZG commitment to one chunk.
 pub type Commitment = [u8; BYTES_PER_COMMITMENT];
@@ -52,17 +60,38 @@ pub struct ChunkEntry {
     pub object: ObjectId,
     /// Generation written into the object's header (0, +1 per repair).
     pub generation: u32,
-    /// BLAKE3 of each of the 128 records, in cell order.
+    /// BLAKE3 of each record of the object, in order: 128 for a whole chunk, one per kept
+    /// column for custody.
     pub digests: Vec<Digest>,
 }
 
-/// A chunk object that may be unreferenced: the blob and chunk it was written for.
+/// A blob dispersed elsewhere of which this box keeps some cell columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustodyBlob {
+    /// Input bytes of the blob.
+    pub size: u64,
+    /// One commitment per chunk, in chunk order.
+    pub commitments: Vec<Commitment>,
+    /// The columns kept here, ascending.
+    pub columns: Vec<u16>,
+}
+
+/// What an object that may be unreferenced was written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// A chunk object of the blob whose input bytes have this key.
+    Blob(BlobKey),
+    /// A custody object of the blob with this id.
+    Custody(BlobId),
+}
+
+/// An object that may be unreferenced: what it was written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pending {
     /// The engine object.
     pub object: ObjectId,
-    /// Blob key it belongs to.
-    pub key: BlobKey,
+    /// The blob it belongs to.
+    pub owner: Owner,
     /// Chunk index it holds.
     pub chunk: u32,
 }
@@ -139,7 +168,10 @@ impl ChunkEntry {
         }
         let object = ObjectId(array(&mut bytes, what)?);
         let generation = u32::from_le_bytes(array(&mut bytes, what)?);
-        if bytes.len() != CELLS_PER_CHUNK * DIGEST_LEN {
+        if bytes.is_empty()
+            || bytes.len() > CELLS_PER_CHUNK * DIGEST_LEN
+            || !bytes.len().is_multiple_of(DIGEST_LEN)
+        {
             return Err(corrupt(what));
         }
         let digests = bytes
@@ -154,6 +186,50 @@ impl ChunkEntry {
     }
 }
 
+impl CustodyBlob {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            1 + 8 + 4 + self.commitments.len() * BYTES_PER_COMMITMENT + 2 + self.columns.len() * 2,
+        );
+        out.push(CUSTODY_VERSION);
+        out.extend_from_slice(&self.size.to_le_bytes());
+        out.extend_from_slice(&(self.commitments.len() as u32).to_le_bytes());
+        for c in &self.commitments {
+            out.extend_from_slice(c);
+        }
+        out.extend_from_slice(&(self.columns.len() as u16).to_le_bytes());
+        for c in &self.columns {
+            out.extend_from_slice(&c.to_le_bytes());
+        }
+        out
+    }
+
+    fn decode(mut bytes: &[u8]) -> Result<Self, DaError> {
+        let what = "custody blob";
+        if array::<1>(&mut bytes, what)?[0] != CUSTODY_VERSION {
+            return Err(corrupt(what));
+        }
+        let size = u64::from_le_bytes(array(&mut bytes, what)?);
+        let count = u32::from_le_bytes(array(&mut bytes, what)?) as usize;
+        let commitments = (0..count)
+            .map(|_| array(&mut bytes, what))
+            .collect::<Result<_, _>>()?;
+        let columns = u16::from_le_bytes(array(&mut bytes, what)?) as usize;
+        if bytes.len() != columns * 2 {
+            return Err(corrupt(what));
+        }
+        let columns = bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        Ok(CustodyBlob {
+            size,
+            commitments,
+            columns,
+        })
+    }
+}
+
 fn chunk_key(id: &BlobId, chunk: u32) -> [u8; 36] {
     let mut key = [0u8; 36];
     key[..32].copy_from_slice(&id.0);
@@ -161,11 +237,34 @@ fn chunk_key(id: &BlobId, chunk: u32) -> [u8; 36] {
     key
 }
 
-fn pending_value(p: &Pending) -> [u8; 36] {
-    let mut value = [0u8; 36];
-    value[..32].copy_from_slice(&p.key);
-    value[32..].copy_from_slice(&p.chunk.to_le_bytes());
+fn pending_value(p: &Pending) -> [u8; 37] {
+    let mut value = [0u8; 37];
+    let (tag, owner) = match &p.owner {
+        Owner::Blob(key) => (0, key),
+        Owner::Custody(id) => (1, &id.0),
+    };
+    value[0] = tag;
+    value[1..33].copy_from_slice(owner);
+    value[33..].copy_from_slice(&p.chunk.to_le_bytes());
     value
+}
+
+fn decode_pending(object: &[u8], mut value: &[u8]) -> Result<Pending, DaError> {
+    let what = "pending";
+    let object = ObjectId(object.try_into().map_err(|_| corrupt(what))?);
+    let tag = array::<1>(&mut value, what)?[0];
+    let owner = array(&mut value, what)?;
+    let chunk = u32::from_le_bytes(array(&mut value, what)?);
+    let owner = match tag {
+        0 => Owner::Blob(owner),
+        1 => Owner::Custody(BlobId(owner)),
+        _ => return Err(corrupt(what)),
+    };
+    Ok(Pending {
+        object,
+        owner,
+        chunk,
+    })
 }
 
 /// The manifest database.
@@ -179,7 +278,7 @@ impl Manifest {
         let db = Database::create(path)
             .map_err(|e| DaError::Manifest(format!("opening {}: {e}", path.display())))?;
         let txn = db.begin_write()?;
-        for table in [BLOBS, CHUNKS, KEYS, PENDING] {
+        for table in [BLOBS, CHUNKS, KEYS, PENDING, CUSTODY_BLOBS, CUSTODY] {
             txn.open_table(table)?;
         }
         txn.commit()?;
@@ -300,7 +399,7 @@ impl Manifest {
             pending.remove(new.object.0.as_slice())?;
             let replaced = Pending {
                 object: *old,
-                key: *key,
+                owner: Owner::Blob(*key),
                 chunk,
             };
             pending.insert(old.0.as_slice(), pending_value(&replaced).as_slice())?;
@@ -316,23 +415,68 @@ impl Manifest {
         let mut out = Vec::new();
         for row in table.iter()? {
             let (k, v) = row?;
-            let object = ObjectId(k.value().try_into().map_err(|_| corrupt("pending"))?);
-            let mut value = v.value();
-            let key = array(&mut value, "pending")?;
-            let chunk = u32::from_le_bytes(array(&mut value, "pending")?);
-            out.push(Pending { object, key, chunk });
+            out.push(decode_pending(k.value(), v.value())?);
         }
         Ok(out)
     }
 
     /// Whether the manifest points at `p.object` for the chunk it was written for.
     pub fn references(&self, p: &Pending) -> Result<bool, DaError> {
-        let Some((id, _)) = self.blob_by_key(&p.key)? else {
-            return Ok(false);
+        let entry = match p.owner {
+            Owner::Blob(key) => match self.blob_by_key(&key)? {
+                Some((id, _)) => self.chunk(&id, p.chunk)?,
+                None => None,
+            },
+            Owner::Custody(id) => self.custody_chunk(&id, p.chunk)?,
         };
-        Ok(self
-            .chunk(&id, p.chunk)?
-            .is_some_and(|entry| entry.object == p.object))
+        Ok(entry.is_some_and(|entry| entry.object == p.object))
+    }
+
+    /// The columns of blob `id` this box keeps for a cluster, if any.
+    pub fn custody_blob(&self, id: &BlobId) -> Result<Option<CustodyBlob>, DaError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(CUSTODY_BLOBS)?;
+        let entry = table.get(id.0.as_slice())?;
+        entry.map(|v| CustodyBlob::decode(v.value())).transpose()
+    }
+
+    /// The custody object of chunk `chunk` of blob `id`, if any.
+    pub fn custody_chunk(&self, id: &BlobId, chunk: u32) -> Result<Option<ChunkEntry>, DaError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(CUSTODY)?;
+        let entry = table.get(chunk_key(id, chunk).as_slice())?;
+        entry.map(|v| ChunkEntry::decode(v.value())).transpose()
+    }
+
+    /// Records the columns of blob `id` kept here, with every chunk's custody object, in one
+    /// transaction that clears their pending rows. Returns false (changing nothing) if this
+    /// box already keeps columns of the blob.
+    pub fn commit_custody(
+        &self,
+        id: &BlobId,
+        blob: &CustodyBlob,
+        chunks: &[ChunkEntry],
+    ) -> Result<bool, DaError> {
+        assert_eq!(blob.commitments.len(), chunks.len(), "one entry per chunk");
+        let txn = self.db.begin_write()?;
+        {
+            let mut blobs = txn.open_table(CUSTODY_BLOBS)?;
+            if blobs.get(id.0.as_slice())?.is_some() {
+                return Ok(false);
+            }
+            blobs.insert(id.0.as_slice(), blob.encode().as_slice())?;
+            let mut table = txn.open_table(CUSTODY)?;
+            let mut pending = txn.open_table(PENDING)?;
+            for (index, chunk) in chunks.iter().enumerate() {
+                table.insert(
+                    chunk_key(id, index as u32).as_slice(),
+                    chunk.encode().as_slice(),
+                )?;
+                pending.remove(chunk.object.0.as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(true)
     }
 }
 
@@ -379,7 +523,7 @@ mod tests {
         let chunks = [entry(1), entry(2)];
         let pend = |object: ObjectId, chunk| Pending {
             object,
-            key: blob.key,
+            owner: Owner::Blob(blob.key),
             chunk,
         };
         manifest
@@ -408,5 +552,47 @@ mod tests {
         assert!(!manifest.references(&pend(chunks[1].object, 1)).unwrap());
         manifest.remove_pending(&[chunks[1].object]).unwrap();
         assert!(manifest.pending().unwrap().is_empty());
+    }
+
+    #[test]
+    fn custody_commit_and_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = Manifest::open(&dir.path().join("da.redb")).unwrap();
+        let id = BlobId([4; 32]);
+        let blob = CustodyBlob {
+            size: 5,
+            commitments: vec![[6; 48]],
+            columns: vec![3, 9, 127],
+        };
+        assert_eq!(CustodyBlob::decode(&blob.encode()).unwrap(), blob);
+        let entry = ChunkEntry {
+            object: ObjectId([2; 32]),
+            generation: 0,
+            digests: vec![[1; 32]; 3],
+        };
+        assert_eq!(ChunkEntry::decode(&entry.encode()).unwrap(), entry);
+        let pending = Pending {
+            object: entry.object,
+            owner: Owner::Custody(id),
+            chunk: 0,
+        };
+        manifest.add_pending(&[pending]).unwrap();
+        assert_eq!(manifest.pending().unwrap(), [pending]);
+        assert!(!manifest.references(&pending).unwrap());
+        assert!(manifest
+            .commit_custody(&id, &blob, std::slice::from_ref(&entry))
+            .unwrap());
+        assert!(!manifest
+            .commit_custody(&id, &blob, std::slice::from_ref(&entry))
+            .unwrap());
+        assert!(manifest.pending().unwrap().is_empty());
+        assert!(manifest.references(&pending).unwrap());
+        assert_eq!(manifest.custody_blob(&id).unwrap(), Some(blob));
+        assert_eq!(manifest.custody_chunk(&id, 0).unwrap(), Some(entry));
+        assert_eq!(
+            manifest.blob(&id).unwrap(),
+            None,
+            "custody is not a whole blob"
+        );
     }
 }

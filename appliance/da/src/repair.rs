@@ -17,7 +17,7 @@ use crate::error::DaError;
 use crate::limits::{
     BYTES_PER_CELL, CELLS_PER_CHUNK, CHUNK_HEADER_LEN, MIN_CELLS_FOR_RECOVERY, RECORD_LEN,
 };
-use crate::manifest::{ChunkEntry, Pending};
+use crate::manifest::{ChunkEntry, Owner, Pending};
 use crate::metrics;
 use crate::retrieve::{read_chunk, Records};
 use crate::store::Inner;
@@ -104,7 +104,7 @@ fn repair(
     };
     inner.manifest.add_pending(&[Pending {
         object: new.object,
-        key: *key,
+        owner: Owner::Blob(*key),
         chunk,
     }])?;
     inner.engine.put(object)?;

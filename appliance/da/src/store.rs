@@ -8,11 +8,13 @@ use appliance_storage::{Engine, StorageError};
 use kernels::{Cell, KzgSettings};
 
 use crate::chunk_object::Proof;
+use crate::custody_wire::CustodyBatch;
 use crate::error::DaError;
 use crate::key_locks::KeyLocks;
+use crate::limits::CELLS_PER_CHUNK;
 use crate::limits::{DEFAULT_MAX_BLOB_SIZE, MAX_BLOB_SIZE};
 use crate::manifest::{ChunkEntry, Commitment, Manifest};
-use crate::{disperse, retrieve};
+use crate::{custody_store, disperse, retrieve};
 
 /// Name of the manifest file in the data folder.
 pub const MANIFEST_FILE: &str = "da.redb";
@@ -111,33 +113,78 @@ impl BlobStore {
     }
 
     /// The blob's original bytes, recovering (and repairing) chunks with lost or corrupt cells.
+    /// A box that keeps only some columns of the blob answers [`DaError::PartialCustody`].
     pub fn retrieve(&self, id: &BlobId) -> Result<Vec<u8>, DaError> {
-        retrieve::retrieve(&self.inner, id)
+        match retrieve::retrieve(&self.inner, id) {
+            Err(DaError::UnknownBlob(_)) => match self.inner.manifest.custody_blob(id)? {
+                Some(custody) => Err(DaError::PartialCustody {
+                    blob: *id,
+                    columns: custody.columns.len(),
+                }),
+                None => Err(DaError::UnknownBlob(*id)),
+            },
+            other => other,
+        }
     }
 
-    /// The blob's size and commitments.
+    /// The blob's size and commitments (of a blob held whole or in custody).
     pub fn meta(&self, id: &BlobId) -> Result<BlobMeta, DaError> {
-        let blob = self
-            .inner
-            .manifest
-            .blob(id)?
-            .ok_or(DaError::UnknownBlob(*id))?;
+        let (size, commitments) = match self.inner.manifest.blob(id)? {
+            Some(blob) => (blob.size, blob.commitments),
+            None => {
+                let custody = self
+                    .inner
+                    .manifest
+                    .custody_blob(id)?
+                    .ok_or(DaError::UnknownBlob(*id))?;
+                (custody.size, custody.commitments)
+            }
+        };
         Ok(BlobMeta {
             id: *id,
-            size: blob.size,
-            commitments: blob.commitments,
+            size,
+            commitments,
         })
     }
 
     /// Cells `indices` of chunk `chunk` with their proofs, in the order asked (repeats allowed),
-    /// recovering (and repairing) the chunk when a cell is lost or corrupt.
+    /// recovering (and repairing) the chunk when a cell is lost or corrupt. For a blob kept in
+    /// custody, only cells of the kept columns ([`DaError::NotCustodied`] otherwise).
     pub fn cells(
         &self,
         id: &BlobId,
         chunk: u32,
         indices: &[u16],
     ) -> Result<Vec<(Cell, Proof)>, DaError> {
-        retrieve::cells(&self.inner, id, chunk, indices)
+        match retrieve::cells(&self.inner, id, chunk, indices) {
+            Err(DaError::UnknownBlob(_)) => custody_store::cells(&self.inner, id, chunk, indices),
+            other => other,
+        }
+    }
+
+    /// The cell columns this box keeps of a blob: all 128 when it holds the blob whole.
+    pub fn columns(&self, id: &BlobId) -> Result<Vec<u16>, DaError> {
+        if self.inner.manifest.blob(id)?.is_some() {
+            return Ok((0..CELLS_PER_CHUNK as u16).collect());
+        }
+        Ok(self
+            .inner
+            .manifest
+            .custody_blob(id)?
+            .ok_or(DaError::UnknownBlob(*id))?
+            .columns)
+    }
+
+    /// Columns `columns` (strictly ascending) of every chunk of a blob held whole, ready to
+    /// send to a custodian.
+    pub fn custody_batch(&self, id: &BlobId, columns: &[u16]) -> Result<CustodyBatch, DaError> {
+        custody_store::batch(&self.inner, id, columns)
+    }
+
+    /// Checks a custodian's batch from a peer (id, commitments, every cell proof, in one batched
+    /// pairing check) and stores it. Returns false when the blob is already held here.
+    pub fn accept_custody(&self, batch: &CustodyBatch) -> Result<bool, DaError> {
+        custody_store::accept(&self.inner, batch)
     }
 
     /// Where chunk `chunk` of a blob lives: its engine object, generation and record digests.

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 use appliance_da::chunk_object::{digests, record_offset};
 use appliance_da::limits::{CHUNK_OBJECT_LEN, INPUT_BYTES_PER_CHUNK};
-use appliance_da::manifest::{Manifest, Pending};
+use appliance_da::manifest::{Manifest, Owner, Pending};
 use appliance_da::store::MANIFEST_FILE;
 use appliance_da::DaError;
 use appliance_protocol::BlobId;
@@ -160,12 +160,12 @@ fn objects_left_by_a_crash_are_swept_at_start() {
         .add_pending(&[
             Pending {
                 object: stray,
-                key: [1; 32],
+                owner: Owner::Blob([1; 32]),
                 chunk: 0,
             },
             Pending {
                 object: referenced,
-                key,
+                owner: Owner::Blob(key),
                 chunk: 0,
             },
         ])

@@ -93,12 +93,17 @@ impl From<DaError> for ApiError {
     fn from(err: DaError) -> Self {
         let message = err.to_string();
         match err {
-            DaError::UnknownBlob(_) => ApiError::NotFound(message),
-            DaError::ChunkOutOfRange { .. } | DaError::CellOutOfRange(_) | DaError::Empty => {
-                ApiError::BadRequest(message)
-            }
+            DaError::UnknownBlob(_)
+            | DaError::PartialCustody { .. }
+            | DaError::NotCustodied { .. } => ApiError::NotFound(message),
+            DaError::ChunkOutOfRange { .. }
+            | DaError::CellOutOfRange(_)
+            | DaError::Empty
+            | DaError::BadCustody(_) => ApiError::BadRequest(message),
             DaError::TooLarge { max, .. } => ApiError::TooLarge { max },
-            DaError::Unrecoverable { .. } => ApiError::Unavailable(message),
+            DaError::Unrecoverable { .. } | DaError::LostCell { .. } => {
+                ApiError::Unavailable(message)
+            }
             DaError::Storage(storage) => ApiError::from(storage),
             DaError::Config(_) | DaError::Manifest(_) | DaError::Kzg(_) | DaError::Packing(_) => {
                 ApiError::Internal(message)
@@ -212,6 +217,23 @@ mod tests {
         let cases = [
             (DaError::UnknownBlob(blob), 404),
             (DaError::Empty, 400),
+            (DaError::BadCustody("forged".into()), 400),
+            (
+                DaError::PartialCustody {
+                    blob,
+                    columns: 51,
+                },
+                404,
+            ),
+            (DaError::NotCustodied { cell: 5 }, 404),
+            (
+                DaError::LostCell {
+                    blob,
+                    chunk: 0,
+                    cell: 5,
+                },
+                503,
+            ),
             (DaError::CellOutOfRange(200), 400),
             (
                 DaError::ChunkOutOfRange {
