@@ -117,6 +117,10 @@ pub struct UpArgs {
     /// Largest object a PUT accepts, in bytes or with a KiB/MiB/GiB suffix.
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
     pub max_object_size: u64,
+    /// Largest blob `POST /v1/blobs` accepts, in bytes or with a KiB/MiB suffix (32 MiB is the
+    /// size of 0G DA's largest blob; at most 4096 chunks of 126,976 bytes, 496 MiB).
+    #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_size)]
+    pub max_blob_size: u64,
     /// Seconds between background compactions, which reclaim deleted objects' zones (0: only
     /// when a drive fills up).
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_COMPACT_EVERY_SECS)]
@@ -248,6 +252,10 @@ mod tests {
         assert_eq!(up.store.data, PathBuf::from("./appliance-data"));
         assert_eq!(up.http, "127.0.0.1:8080".parse::<SocketAddr>().unwrap());
         assert!(up.store.drives.is_empty());
+        assert_eq!(
+            up.max_blob_size,
+            appliance_da::limits::DEFAULT_MAX_BLOB_SIZE
+        );
     }
 
     #[test]
