@@ -35,8 +35,8 @@ Exit codes:
 
 Logs go to stderr; set RUST_LOG to change their level (e.g. RUST_LOG=debug).";
 
-/// The appliance daemon: an erasure-coded object store on NVMe namespaces or file drives,
-/// served over HTTP.
+/// The appliance daemon: an erasure-coded object store and DA blob store on NVMe namespaces or
+/// file drives, served over HTTP, with blob samples served to light clients over QUIC.
 #[derive(Debug, Parser)]
 #[command(name = "appliance", version, after_help = AFTER_HELP)]
 pub struct Cli {
@@ -48,7 +48,7 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the object API over HTTP. Default file drives are formatted on first start (a
+    /// Serve the object and blob API over HTTP and blob samples over QUIC. Default file drives are formatted on first start (a
     /// formatted set never is); drives given with --drive need `appliance format` first.
     Up(UpArgs),
     /// Initialise the drives. Refuses drives that already hold a formatted set unless --force.
@@ -114,6 +114,10 @@ pub struct UpArgs {
     /// on stdout).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub http: SocketAddr,
+    /// Address (UDP) the QUIC sample server listens on, for light clients (`sampler`); port 0
+    /// picks a free port. The bound address and the node id clients pin are printed on stdout.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    pub quic: SocketAddr,
     /// Largest object a PUT accepts, in bytes or with a KiB/MiB/GiB suffix.
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
     pub max_object_size: u64,
@@ -251,6 +255,7 @@ mod tests {
         };
         assert_eq!(up.store.data, PathBuf::from("./appliance-data"));
         assert_eq!(up.http, "127.0.0.1:8080".parse::<SocketAddr>().unwrap());
+        assert_eq!(up.quic, "127.0.0.1:8443".parse::<SocketAddr>().unwrap());
         assert!(up.store.drives.is_empty());
         assert_eq!(
             up.max_blob_size,

@@ -1,14 +1,15 @@
 //! What each subcommand does. `status`, `scrub` and `rebuild` open the engine offline, or ask the
 //! running daemon's admin API when it holds the index.
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use appliance::cli::{exit, AdminArgs, FormatArgs, RebuildArgs, UpArgs};
 use appliance::http::AppState;
-use appliance::limits::{ADMIN_CLIENT_TIMEOUT_SECS, SHUTDOWN_GRACE_SECS};
-use appliance::{maintenance, server};
+use appliance::limits::{ADMIN_CLIENT_TIMEOUT_SECS, QUIC_CLOSE_GRACE_SECS, SHUTDOWN_GRACE_SECS};
+use appliance::{maintenance, sample_serving, server};
 use appliance_da::{BlobStore, BlobStoreConfig};
 use appliance_storage::limits::DEFAULT_MAX_OBJECT_SIZE;
 use appliance_storage::{Engine, EngineConfig, StorageError};
@@ -17,10 +18,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-/// `appliance up`: opens (formatting a fresh set first) and serves until Ctrl-C or SIGTERM.
+/// `appliance up`: opens (formatting a fresh set first) and serves HTTP and QUIC samples until
+/// Ctrl-C or SIGTERM.
 pub fn up(args: UpArgs) -> anyhow::Result<u8> {
     let cfg = args.store.engine_config(args.max_object_size);
     let max_object_size = cfg.max_object_size;
+    let data_dir = cfg.data_dir.clone();
     let mut blob_config = BlobStoreConfig::new(&cfg.data_dir);
     blob_config.max_blob_size = args.max_blob_size;
     let schedule = args.schedule();
@@ -41,20 +44,39 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
             .await
             .with_context(|| format!("binding --http {}", args.http))?;
         let addr = listener.local_addr().context("reading the bound address")?;
+        let samples = sample_serving::start(args.quic, &data_dir, blobs.clone())
+            .with_context(|| format!("starting the QUIC sample server on --quic {}", args.quic))?;
+        let quic_addr = samples
+            .local_addr()
+            .context("reading the bound QUIC address")?;
+        let node_id = samples.node_id();
         let shutdown = server::shutdown_signal().context("installing signal handlers")?;
         tracing::info!(%addr, "serving the object API");
-        // Tests and scripts read the bound address (useful with port 0) from this line.
-        println!("listening on http://{addr}");
+        tracing::info!(addr = %quic_addr, %node_id, "serving blob samples over QUIC");
+        // Tests and scripts read the bound addresses (useful with port 0) and the node id from
+        // these lines. A reader that stops reading must not stop the daemon: errors are ignored.
+        let _ = write!(
+            std::io::stdout(),
+            "listening on http://{addr}\nserving samples on quic://{quic_addr} node {node_id}\n"
+        );
         let state = Arc::new(AppState {
             engine,
             max_object_size,
             blobs: Some(blobs),
+            node_id: Some(node_id),
             metrics: Some(metrics),
         });
-        server::serve(listener, state, shutdown)
-            .await
-            .context("serving HTTP")?;
+        let served = server::serve(listener, state, shutdown).await;
         tracing::info!("HTTP server stopped");
+        let closing = tokio::time::timeout(
+            Duration::from_secs(QUIC_CLOSE_GRACE_SECS),
+            samples.shutdown(),
+        );
+        if closing.await.is_err() {
+            tracing::warn!("QUIC peers not told of the shutdown within {QUIC_CLOSE_GRACE_SECS} s");
+        }
+        tracing::info!("QUIC sample server stopped");
+        served.context("serving HTTP")?;
         Ok(exit::SUCCESS)
     });
     // Stops the background jobs and drops their engine handles, so the engine closes; a scrub or
@@ -116,12 +138,28 @@ pub fn status(args: AdminArgs) -> anyhow::Result<u8> {
     let report: EngineStatus = admin(&args, Method::Get, "/v1/admin/status", |engine| {
         engine.status()
     })?;
-    print_json(&report)?;
+    let node_id = sample_serving::node_id(&args.store.data).unwrap_or_else(|err| {
+        tracing::warn!(error = %err, "cannot read the node key: status shows no node id");
+        None
+    });
+    print_json(&StatusReport {
+        node_id: node_id.map(|id| id.to_string()),
+        engine: &report,
+    })?;
     Ok(if report.offline_drives() > 0 {
         exit::DATA_AT_RISK
     } else {
         exit::SUCCESS
     })
+}
+
+/// What `appliance status` prints: the engine's report, with the node id light clients pin
+/// (`null` before the first `appliance up` creates the node key).
+#[derive(Serialize)]
+struct StatusReport<'a> {
+    node_id: Option<String>,
+    #[serde(flatten)]
+    engine: &'a EngineStatus,
 }
 
 /// `appliance scrub`.

@@ -1,5 +1,6 @@
 //! The appliance daemon: the command line, the HTTP object and blob APIs over the storage engine
-//! and the DA layer, and the server that runs it. The `appliance` binary wires these parts; the storage bench reuses the
+//! and the DA layer, the QUIC sample server over the same blob store ([`sample_serving`]), and
+//! the server that runs them. The `appliance` binary wires these parts; the storage bench reuses the
 //! server to measure the HTTP path.
 //!
 //! | route | answer |
@@ -12,7 +13,7 @@
 //! | `POST /v1/blobs` | body (1 byte to `--max-blob-size`, default 32 MiB) dispersed: packed, KZG-committed, extended into cells with proofs, stored; `{"id", "size", "chunks", "commitments": [hex]}` |
 //! | `GET /v1/blobs/{id}` | the blob's bytes (chunks with lost or corrupt cells are recovered and repaired) |
 //! | `GET /v1/blobs/{id}/meta` | `{"id", "size", "chunks", "commitments"}` |
-//! | `GET /v1/health` | `ok` / `degraded` (200) or `failed` (503, more drives lost than parity) |
+//! | `GET /v1/health` | `{"status": "ok" / "degraded" (200) or "failed" (503, more drives lost than parity), "drives", "failed_drives", "tolerated_failures", "node_id"}` |
 //! | `GET /metrics` | Prometheus text: the engine's `storage_*` series and the API's `http_*` series |
 //! | `GET /v1/admin/status`, `POST /v1/admin/{scrub,compact}`, `POST /v1/admin/rebuild/{drive}` | JSON reports |
 //!
@@ -24,4 +25,5 @@ pub mod cli;
 pub mod http;
 pub mod limits;
 pub mod maintenance;
+pub mod sample_serving;
 pub mod server;

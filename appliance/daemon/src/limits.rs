@@ -41,6 +41,10 @@ pub const LATENCY_BUCKETS_SECONDS: [f64; 16] = [
 /// service manager's stop timeout; an interrupted step is recovered like a crash.
 pub const SHUTDOWN_GRACE_SECS: u64 = 20;
 
+/// Seconds a stopping daemon waits for its QUIC peers to be told the sample server is closing
+/// (QUIC's own draining takes a few round trips; a peer that has vanished is not waited for).
+pub const QUIC_CLOSE_GRACE_SECS: u64 = 3;
+
 /// Default seconds between background compactions: often enough that deleted space comes back
 /// before a busy box fills up, rarely enough that a compaction pass (which only scans zone
 /// accounting when nothing is reclaimable) costs nothing noticeable.

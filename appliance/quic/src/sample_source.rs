@@ -18,6 +18,10 @@ pub enum SourceError {
         /// Chunks the blob has.
         chunks: u32,
     },
+    /// A cell index is not below 128 (the server refuses such requests before asking a source;
+    /// a source that still sees one says so).
+    #[error("cell {0} is out of range (a chunk has 128 cells)")]
+    BadCellIndex(u16),
     /// Some cells are not held here (not in this box's custody) or cannot be read or recovered.
     #[error("cells {indices:?} unavailable: {reason}")]
     CellsUnavailable {
@@ -37,6 +41,7 @@ impl SourceError {
         match self {
             SourceError::UnknownBlob(_) => ErrorCode::UNKNOWN_BLOB,
             SourceError::ChunkOutOfRange { .. } => ErrorCode::CHUNK_OUT_OF_RANGE,
+            SourceError::BadCellIndex(_) => ErrorCode::BAD_CELL_INDEX,
             SourceError::CellsUnavailable { .. } => ErrorCode::CELLS_UNAVAILABLE,
             SourceError::Internal(_) => ErrorCode::INTERNAL,
         }

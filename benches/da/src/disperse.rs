@@ -84,6 +84,7 @@ pub fn measure(args: &Args, repeat: usize) -> anyhow::Result<String> {
         max_object_size: engine.max_object_size(),
         engine: engine.clone(),
         blobs: Some(store.clone()),
+        node_id: None,
         metrics: None,
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -197,7 +198,7 @@ fn time(f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<f64> {
 }
 
 /// Deterministic pseudo-random bytes, distinct per seed.
-fn blob(len: usize, seed: u64) -> Vec<u8> {
+pub(crate) fn blob(len: usize, seed: u64) -> Vec<u8> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..len)
         .map(|_| {
@@ -210,7 +211,7 @@ fn blob(len: usize, seed: u64) -> Vec<u8> {
 }
 
 /// The median of `values` (the mean of the middle two for an even count).
-fn median(values: impl Iterator<Item = f64>) -> f64 {
+pub(crate) fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut v: Vec<f64> = values.collect();
     v.sort_by(f64::total_cmp);
     let mid = v.len() / 2;

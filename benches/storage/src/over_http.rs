@@ -62,6 +62,7 @@ pub fn measure(args: &Args, w: &Workload) -> anyhow::Result<EngineFigures> {
         max_object_size: engine.max_object_size(),
         engine,
         blobs: None,
+        node_id: None,
         metrics: None,
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

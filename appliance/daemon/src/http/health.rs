@@ -1,5 +1,6 @@
 //! `GET /v1/health`: ok while every drive is healthy, degraded while no more than the parity
-//! count has failed (data still readable), failed (503) beyond that.
+//! count has failed (data still readable), failed (503) beyond that. The body also names the
+//! box's node id when it serves samples over QUIC.
 
 use std::sync::Arc;
 
@@ -28,6 +29,9 @@ pub struct Health {
     pub failed_drives: usize,
     /// How many failed drives the stripes tolerate.
     pub tolerated_failures: usize,
+    /// The node id light clients pin for this box's QUIC sample server (absent when none runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
 }
 
 async fn health(
@@ -50,6 +54,7 @@ async fn health(
             drives: status.drives.len(),
             failed_drives,
             tolerated_failures,
+            node_id: state.node_id.map(|id| id.to_string()),
         }),
     ))
 }

@@ -13,6 +13,7 @@ pub mod request_metrics;
 use std::sync::Arc;
 
 use appliance_da::BlobStore;
+use appliance_quic::NodeId;
 use appliance_storage::{Engine, StorageError};
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
@@ -30,6 +31,8 @@ pub struct AppState {
     /// The data-availability blob store over the same engine; `None` answers the blob routes
     /// with 404.
     pub blobs: Option<BlobStore>,
+    /// The node id light clients pin for this box's QUIC sample server; `None` when none runs.
+    pub node_id: Option<NodeId>,
     /// Renders the Prometheus text of `GET /metrics`; `None` when no exporter is installed.
     pub metrics: Option<PrometheusHandle>,
 }

@@ -18,6 +18,10 @@ use nix::unistd::Pid;
 /// test passes that flag itself.
 pub const SMALL_DRIVES: [(&str, &str); 2] = [("--drive-size", "96MiB"), ("--zone-size", "4MiB")];
 
+/// Every test daemon serves samples on a free UDP port (the default 8443 would collide between
+/// tests running at once), unless the test passes `--quic` itself.
+pub const FREE_QUIC_PORT: (&str, &str) = ("--quic", "127.0.0.1:0");
+
 /// How long a daemon may take to print its address or to exit after a signal.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -31,13 +35,17 @@ pub struct Daemon {
     child: Child,
     /// `host:port` the daemon listens on.
     pub addr: String,
+    /// `host:port` of its QUIC sample server.
+    pub quic: String,
+    /// The node id it printed (64 hex characters), which light clients pin.
+    pub node_id: String,
     /// Its stderr (the tracing log), for failure messages.
     pub log: PathBuf,
 }
 
 impl Daemon {
-    /// Starts `appliance up --data DATA --http 127.0.0.1:0 EXTRA...` (plus [`SMALL_DRIVES`]) and
-    /// waits for the address line.
+    /// Starts `appliance up --data DATA --http 127.0.0.1:0 EXTRA...` (plus [`SMALL_DRIVES`] and
+    /// [`FREE_QUIC_PORT`]) and waits for the address lines.
     pub fn start(data: &Path, extra: &[&str]) -> Daemon {
         let log = data.with_extension("log");
         let stderr = File::options()
@@ -51,7 +59,7 @@ impl Daemon {
             .arg(data)
             .args(["--http", "127.0.0.1:0"])
             .args(extra);
-        for (flag, value) in SMALL_DRIVES {
+        for (flag, value) in SMALL_DRIVES.into_iter().chain([FREE_QUIC_PORT]) {
             if !extra.contains(&flag) {
                 cmd.args([flag, value]);
             }
@@ -63,22 +71,37 @@ impl Daemon {
             .expect("spawning appliance up");
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
+        // Reads stdout to its end, so the daemon never writes into a closed pipe.
         std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(line);
+            }
         });
-        let line = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
-        let Some(addr) = line.trim().strip_prefix("listening on http://") else {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let next_line = || {
+            rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_default()
+        };
+        let http_line = next_line();
+        let quic_line = next_line();
+        let addr = http_line.trim().strip_prefix("listening on http://");
+        let quic = quic_line
+            .trim()
+            .strip_prefix("serving samples on quic://")
+            .and_then(|rest| rest.split_once(" node "));
+        let (Some(addr), Some((quic, node_id))) = (addr, quic) else {
             let _ = child.kill();
             let _ = child.wait();
             panic!(
-                "appliance up printed {line:?} instead of its address; log:\n{}",
+                "appliance up printed {http_line:?}, {quic_line:?} instead of its addresses; log:\n{}",
                 std::fs::read_to_string(&log).unwrap_or_default()
             );
         };
         Daemon {
             addr: addr.to_owned(),
+            quic: quic.to_owned(),
+            node_id: node_id.to_owned(),
             child,
             log,
         }

@@ -1,0 +1,216 @@
+//! QUIC sample serving beside the HTTP API: the box's node identity (kept in the data folder),
+//! and the DA blob store adapted to the sample server's [`SampleSource`]. See
+//! `docs/sample-protocol.md`.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use appliance_da::{BlobStore, DaError};
+use appliance_protocol::sample_frames::{BlobCommitments, CellEntry};
+use appliance_protocol::BlobId;
+use appliance_quic::limits::NODE_KEY_FILE;
+use appliance_quic::{
+    IdentityError, NodeId, NodeIdentity, SampleServer, SampleSource, ServerError, ServerLimits,
+    SourceError,
+};
+use appliance_storage::StorageError;
+
+/// Starting the sample server failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SampleServingError {
+    /// The node key could not be loaded or created.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// The QUIC endpoint could not be configured or bound.
+    #[error(transparent)]
+    Server(#[from] ServerError),
+}
+
+/// Serves the samples of `store` over QUIC on `addr` (port 0 picks a free port) as the node whose
+/// key is kept in `data_dir` (created there on first start). Must be called inside a tokio
+/// runtime.
+pub fn start(
+    addr: SocketAddr,
+    data_dir: &Path,
+    store: BlobStore,
+) -> Result<SampleServer, SampleServingError> {
+    let identity = NodeIdentity::load_or_create(data_dir)?;
+    let source = Arc::new(StoreSource::new(store));
+    Ok(SampleServer::bind(
+        addr,
+        &identity,
+        source,
+        ServerLimits::default(),
+    )?)
+}
+
+/// The node id of the key kept in `data_dir`, or `None` when the box has never started (no key
+/// yet). Never creates a key.
+pub fn node_id(data_dir: &Path) -> Result<Option<NodeId>, IdentityError> {
+    let path = data_dir.join(NODE_KEY_FILE);
+    match std::fs::metadata(&path) {
+        Ok(_) => Ok(Some(NodeIdentity::load(&path)?.node_id())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(IdentityError::Io { path, source }),
+    }
+}
+
+/// The DA blob store as a sample source: commitments from the manifest, cells read (checked
+/// against their digests, recovered when lost) through `BlobStore::cells`.
+pub struct StoreSource {
+    store: BlobStore,
+}
+
+impl StoreSource {
+    /// A source over `store`.
+    pub fn new(store: BlobStore) -> Self {
+        StoreSource { store }
+    }
+}
+
+impl SampleSource for StoreSource {
+    fn commitments(&self, blob: &BlobId) -> Result<BlobCommitments, SourceError> {
+        let meta = self
+            .store
+            .meta(blob)
+            .map_err(|err| source_error(err, &[]))?;
+        BlobCommitments::new(meta.size, meta.commitments)
+            .map_err(|e| SourceError::Internal(e.to_string()))
+    }
+
+    fn cells(
+        &self,
+        blob: &BlobId,
+        chunk: u32,
+        indices: &[u16],
+    ) -> Result<Vec<CellEntry>, SourceError> {
+        let cells = self
+            .store
+            .cells(blob, chunk, indices)
+            .map_err(|err| source_error(err, indices))?;
+        Ok(indices
+            .iter()
+            .zip(cells)
+            .map(|(&index, (cell, proof))| CellEntry {
+                index,
+                cell: Box::new(cell),
+                proof,
+            })
+            .collect())
+    }
+}
+
+/// The protocol's view of a DA failure while serving cells `indices` (empty for a commitments
+/// request): what the client may retry elsewhere (unknown blob, cells not held or lost here) is
+/// told apart from what it asked wrongly and from the box's own faults.
+pub fn source_error(err: DaError, indices: &[u16]) -> SourceError {
+    let unavailable = |indices: Vec<u16>, err: &DaError| SourceError::CellsUnavailable {
+        indices,
+        reason: err.to_string(),
+    };
+    match err {
+        DaError::UnknownBlob(id) => SourceError::UnknownBlob(id),
+        DaError::ChunkOutOfRange { chunk, chunks } => {
+            SourceError::ChunkOutOfRange { chunk, chunks }
+        }
+        DaError::CellOutOfRange(cell) => SourceError::BadCellIndex(cell),
+        DaError::NotCustodied { cell } | DaError::LostCell { cell, .. } => {
+            unavailable(vec![cell], &err)
+        }
+        DaError::Unrecoverable { .. }
+        | DaError::PartialCustody { .. }
+        | DaError::Storage(
+            StorageError::TooManyFailures { .. } | StorageError::NotEnoughDrives { .. },
+        ) => unavailable(indices.to_vec(), &err),
+        other => {
+            tracing::warn!(error = %other, "the blob store failed to serve a sample request");
+            SourceError::Internal(other.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn da_errors_map_to_protocol_errors() {
+        let blob = BlobId([3; 32]);
+        assert_eq!(
+            source_error(DaError::UnknownBlob(blob), &[]),
+            SourceError::UnknownBlob(blob)
+        );
+        assert_eq!(
+            source_error(
+                DaError::ChunkOutOfRange {
+                    chunk: 9,
+                    chunks: 2
+                },
+                &[1]
+            ),
+            SourceError::ChunkOutOfRange {
+                chunk: 9,
+                chunks: 2
+            }
+        );
+        assert_eq!(
+            source_error(DaError::CellOutOfRange(200), &[200]),
+            SourceError::BadCellIndex(200)
+        );
+        let only = |err: SourceError| match err {
+            SourceError::CellsUnavailable { indices, .. } => indices,
+            other => panic!("expected cells unavailable, got {other:?}"),
+        };
+        assert_eq!(
+            only(source_error(DaError::NotCustodied { cell: 7 }, &[1, 7])),
+            [7]
+        );
+        assert_eq!(
+            only(source_error(
+                DaError::LostCell {
+                    blob,
+                    chunk: 0,
+                    cell: 5
+                },
+                &[5, 6]
+            )),
+            [5]
+        );
+        assert_eq!(
+            only(source_error(
+                DaError::Unrecoverable {
+                    blob,
+                    chunk: 1,
+                    intact: 10
+                },
+                &[4, 8]
+            )),
+            [4, 8]
+        );
+        assert_eq!(
+            only(source_error(
+                DaError::Storage(StorageError::NotEnoughDrives {
+                    online: 2,
+                    needed: 4
+                }),
+                &[9]
+            )),
+            [9]
+        );
+        assert!(matches!(
+            source_error(DaError::Manifest("torn".into()), &[1]),
+            SourceError::Internal(message) if message.contains("torn")
+        ));
+    }
+
+    #[test]
+    fn node_id_is_none_until_the_key_exists_and_never_creates_it() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(node_id(dir.path()).unwrap(), None);
+        assert!(!dir.path().join(NODE_KEY_FILE).exists());
+        let identity = NodeIdentity::load_or_create(dir.path()).unwrap();
+        assert_eq!(node_id(dir.path()).unwrap(), Some(identity.node_id()));
+    }
+}
