@@ -118,6 +118,10 @@ pub struct UpArgs {
     /// picks a free port. The bound address and the node id clients pin are printed on stdout.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
     pub quic: SocketAddr,
+    /// Memory for whole chunks recently sampled over QUIC, in bytes or with a KiB/MiB/GiB suffix
+    /// (each chunk takes 262 KiB; 0: no cache, every sample request reads the drives).
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
+    pub sample_cache: u64,
     /// Largest object a PUT accepts, in bytes or with a KiB/MiB/GiB suffix.
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
     pub max_object_size: u64,
@@ -256,6 +260,7 @@ mod tests {
         assert_eq!(up.store.data, PathBuf::from("./appliance-data"));
         assert_eq!(up.http, "127.0.0.1:8080".parse::<SocketAddr>().unwrap());
         assert_eq!(up.quic, "127.0.0.1:8443".parse::<SocketAddr>().unwrap());
+        assert_eq!(up.sample_cache, crate::limits::DEFAULT_SAMPLE_CACHE_BYTES);
         assert!(up.store.drives.is_empty());
         assert_eq!(
             up.max_blob_size,

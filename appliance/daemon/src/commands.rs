@@ -44,7 +44,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
             .await
             .with_context(|| format!("binding --http {}", args.http))?;
         let addr = listener.local_addr().context("reading the bound address")?;
-        let samples = sample_serving::start(args.quic, &data_dir, blobs.clone())
+        let samples = sample_serving::start(args.quic, &data_dir, blobs.clone(), args.sample_cache)
             .with_context(|| format!("starting the QUIC sample server on --quic {}", args.quic))?;
         let quic_addr = samples
             .local_addr()

@@ -25,5 +25,6 @@ pub mod cli;
 pub mod http;
 pub mod limits;
 pub mod maintenance;
+pub mod sample_cache;
 pub mod sample_serving;
 pub mod server;

@@ -45,6 +45,11 @@ pub const SHUTDOWN_GRACE_SECS: u64 = 20;
 /// (QUIC's own draining takes a few round trips; a peer that has vanished is not waited for).
 pub const QUIC_CLOSE_GRACE_SECS: u64 = 3;
 
+/// Default memory for whole chunks recently sampled over QUIC (`--sample-cache`): about 1000
+/// chunks, the last few of the largest blobs, which is what light clients sample; small beside a
+/// box's memory.
+pub const DEFAULT_SAMPLE_CACHE_BYTES: u64 = 256 << 20;
+
 /// Default seconds between background compactions: often enough that deleted space comes back
 /// before a busy box fills up, rarely enough that a compaction pass (which only scans zone
 /// accounting when nothing is reclaimable) costs nothing noticeable.

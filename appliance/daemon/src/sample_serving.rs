@@ -17,6 +17,8 @@ use appliance_quic::{
 };
 use appliance_storage::StorageError;
 
+use crate::sample_cache::ChunkCache;
+
 /// Starting the sample server failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SampleServingError {
@@ -29,15 +31,16 @@ pub enum SampleServingError {
 }
 
 /// Serves the samples of `store` over QUIC on `addr` (port 0 picks a free port) as the node whose
-/// key is kept in `data_dir` (created there on first start). Must be called inside a tokio
-/// runtime.
+/// key is kept in `data_dir` (created there on first start), keeping up to `cache_bytes` of
+/// recently sampled chunks in memory. Must be called inside a tokio runtime.
 pub fn start(
     addr: SocketAddr,
     data_dir: &Path,
     store: BlobStore,
+    cache_bytes: u64,
 ) -> Result<SampleServer, SampleServingError> {
     let identity = NodeIdentity::load_or_create(data_dir)?;
-    let source = Arc::new(StoreSource::new(store));
+    let source = Arc::new(StoreSource::new(store, cache_bytes));
     Ok(SampleServer::bind(
         addr,
         &identity,
@@ -58,15 +61,27 @@ pub fn node_id(data_dir: &Path) -> Result<Option<NodeId>, IdentityError> {
 }
 
 /// The DA blob store as a sample source: commitments from the manifest, cells read (checked
-/// against their digests, recovered when lost) through `BlobStore::cells`.
+/// against their digests, recovered when lost) through `BlobStore::cells`, whole chunks kept in
+/// a [`ChunkCache`].
 pub struct StoreSource {
     store: BlobStore,
+    cache: Option<ChunkCache>,
 }
 
 impl StoreSource {
-    /// A source over `store`.
-    pub fn new(store: BlobStore) -> Self {
-        StoreSource { store }
+    /// A source over `store` that keeps up to `cache_bytes` of recently sampled chunks in memory
+    /// (below one chunk, [`CHUNK_BYTES`](crate::sample_cache::CHUNK_BYTES): no cache, every
+    /// request reads the drives).
+    pub fn new(store: BlobStore, cache_bytes: u64) -> Self {
+        StoreSource {
+            store,
+            cache: ChunkCache::with_budget(cache_bytes),
+        }
+    }
+
+    /// The chunk cache, if there is one.
+    pub fn cache(&self) -> Option<&ChunkCache> {
+        self.cache.as_ref()
     }
 }
 
@@ -86,10 +101,17 @@ impl SampleSource for StoreSource {
         chunk: u32,
         indices: &[u16],
     ) -> Result<Vec<CellEntry>, SourceError> {
-        let cells = self
-            .store
-            .cells(blob, chunk, indices)
-            .map_err(|err| source_error(err, indices))?;
+        let cached = self
+            .cache
+            .as_ref()
+            .and_then(|cache| cache.cells(&self.store, blob, chunk, indices));
+        let cells = match cached {
+            Some(cells) => cells,
+            None => self
+                .store
+                .cells(blob, chunk, indices)
+                .map_err(|err| source_error(err, indices))?,
+        };
         Ok(indices
             .iter()
             .zip(cells)

@@ -22,12 +22,30 @@ const SAMPLES: &str = "64";
 fn sampler_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
-        let out = Command::new(env!("CARGO"))
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut cargo = Command::new(env!("CARGO"));
+        // The variables Cargo sets for running this test are not the caller's: a build script
+        // that watches one of them (ring watches CARGO_MANIFEST_DIR) would make this build
+        // redo, and the caller's next build redo again.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let set_by_cargo = [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_BIN_",
+                "CARGO_CRATE_",
+            ]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+                || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR"].contains(&&*name);
+            if set_by_cargo {
+                cargo.env_remove(&*name);
+            }
+        }
+        let out = cargo
+            .current_dir(&workspace)
             .args(["build", "--quiet", "-p", "sampler", "--bin", "sampler"])
             .args(["--message-format", "json"])
-            .arg("--manifest-path")
-            .arg(&manifest)
             .output()
             .expect("running cargo build -p sampler");
         assert!(

@@ -1,10 +1,12 @@
 //! QUIC sample serving on loopback: throughput in verified-size samples per second (one sample
 //! is a cell and its proof, 2,096 bytes) and per-request p50/p99 latency, with `--clients`
 //! concurrent clients (one QUIC connection each) asking for `--cells-per-request` random cells of
-//! random chunks of a dispersed blob. Served from the DA store exactly as `appliance up` serves
-//! them (`StoreSource` over `BlobStore`: manifest lookup, engine read, digest check), and from
-//! memory (`MemorySource`, the same cells) as the reference; the store's figure is printed as a
-//! ratio of the reference's.
+//! random chunks of a dispersed blob. Served from memory (`MemorySource`, the blob's cells) as the
+//! reference, and from the DA store exactly as `appliance up` serves them (`StoreSource` over
+//! `BlobStore`): with the default chunk cache (after the warm-up every chunk is in memory), and
+//! with no cache (every request looks its chunk up in the manifest, reads the span of its cells
+//! from the drives and checks their digests). The store's figures are printed as ratios of the
+//! reference's.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context};
 use appliance::cli::parse_size;
+use appliance::limits::DEFAULT_SAMPLE_CACHE_BYTES;
 use appliance::sample_serving::StoreSource;
 use appliance_da::limits::{CELLS_PER_CHUNK, MAX_BLOB_SIZE, RECORD_LEN};
 use appliance_da::{BlobStore, BlobStoreConfig};
@@ -97,8 +100,10 @@ pub fn measure(args: &Args, dir: Option<&PathBuf>, repeat: usize) -> anyhow::Res
         .collect::<anyhow::Result<Vec<_>>>()?;
     let memory_id = memory.insert(meta.size, stored);
     ensure!(memory_id == meta.id, "the in-memory copy has another id");
-    let from_store: Arc<dyn SampleSource> = Arc::new(StoreSource::new(store));
     let from_memory: Arc<dyn SampleSource> = memory;
+    let cached: Arc<dyn SampleSource> =
+        Arc::new(StoreSource::new(store.clone(), DEFAULT_SAMPLE_CACHE_BYTES));
+    let uncached: Arc<dyn SampleSource> = Arc::new(StoreSource::new(store, 0));
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -108,41 +113,48 @@ pub fn measure(args: &Args, dir: Option<&PathBuf>, repeat: usize) -> anyhow::Res
     for round in 1..=repeat {
         eprintln!("round {round}: serving from memory...");
         let memory = runtime.block_on(serve(from_memory.clone(), meta.id, chunks, args))?;
-        eprintln!("round {round}: serving from the DA store...");
-        let store = runtime.block_on(serve(from_store.clone(), meta.id, chunks, args))?;
-        runs.push((memory, store));
+        eprintln!("round {round}: serving from the DA store with the chunk cache...");
+        let cached = runtime.block_on(serve(cached.clone(), meta.id, chunks, args))?;
+        eprintln!("round {round}: serving from the DA store without a cache...");
+        let uncached = runtime.block_on(serve(uncached.clone(), meta.id, chunks, args))?;
+        runs.push([memory, cached, uncached]);
     }
 
     let mut out = String::new();
     writeln!(
         out,
-        "sample serving: {} clients on loopback QUIC, {} random cells per request, {:.0} MiB blob ({chunks} chunks), {} s per source, {} tokio workers, median of {repeat} run(s)",
+        "sample serving: {} clients on loopback QUIC, {} random cells per request, {:.0} MiB blob ({chunks} chunks), {} s per source, {} cores, median of {repeat} run(s)",
         args.clients,
         args.cells_per_request,
         args.sample_blob_size as f64 / f64::from(1u32 << 20),
         args.serve_seconds,
         std::thread::available_parallelism().map_or(1, |n| n.get()),
     )?;
-    let row = |out: &mut String, name: &str, pick: fn(&(Load, Load)) -> Load| {
-        let rate = median(runs.iter().map(|r| pick(r).samples_per_sec));
-        let p50 = median(runs.iter().map(|r| pick(r).p50.as_secs_f64()));
-        let p99 = median(runs.iter().map(|r| pick(r).p99.as_secs_f64()));
+    let names = [
+        "in-memory source (reference)",
+        "DA store, chunk cache (appliance up)",
+        "DA store, no cache (--sample-cache 0)",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let rate = median(runs.iter().map(|r| r[i].samples_per_sec));
+        let p50 = median(runs.iter().map(|r| r[i].p50.as_secs_f64()));
+        let p99 = median(runs.iter().map(|r| r[i].p99.as_secs_f64()));
         write!(
             out,
-            "  {name:<40} {rate:>9.0} samples/s {:>7.1} MB/s   p50 {:>6.2} ms   p99 {:>6.2} ms",
+            "  {name:<38} {rate:>8.0} samples/s {:>7.1} MB/s   p50 {:>6.2} ms   p99 {:>6.2} ms",
             rate * RECORD_LEN as f64 / 1e6,
             p50 * 1e3,
             p99 * 1e3
-        )
-    };
-    row(&mut out, "in-memory source (reference)", |r| r.0)?;
-    writeln!(out)?;
-    row(&mut out, "DA store (as `appliance up` serves)", |r| r.1)?;
-    let ratio = median(
-        runs.iter()
-            .map(|(memory, store)| store.samples_per_sec / memory.samples_per_sec),
-    );
-    writeln!(out, "   {ratio:.2}x of in-memory")?;
+        )?;
+        if i > 0 {
+            let ratio = median(
+                runs.iter()
+                    .map(|r| r[i].samples_per_sec / r[0].samples_per_sec),
+            );
+            write!(out, "   {ratio:.2}x in-memory")?;
+        }
+        writeln!(out)?;
+    }
     Ok(out)
 }
 
