@@ -241,6 +241,8 @@ impl Registrar {
             return Err(ChainError::NoEndpoints);
         }
         let rpc = RpcPool::new(&config.rpc_urls, config.rpc_timeout);
+        // Picks an endpoint that answers and is not behind the others before anything is read.
+        rpc.head().await?;
         let chain_id = rpc
             .call("eth_chainId", |p| async move { p.get_chain_id().await })
             .await?;

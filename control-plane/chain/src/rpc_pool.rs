@@ -112,47 +112,46 @@ impl RpcPool {
         Err(RpcFailure::Unreachable { what, attempts })
     }
 
-    /// The chain head, from the first endpoint that answers and does not lag the highest head
-    /// seen by more than `MAX_HEAD_LAG_BLOCKS`.
+    /// The chain head. Asks every endpoint at once; the highest head any of them reports is the
+    /// reference, and an endpoint more than `MAX_HEAD_LAG_BLOCKS` behind it is lagging. The first
+    /// endpoint (from the preferred one on) that answers and does not lag becomes preferred, so
+    /// later calls (receipts, sends) go to a node that is up to date.
     pub(crate) async fn head(&self) -> Result<u64, RpcFailure> {
+        let heads = futures::future::join_all(self.endpoints.iter().map(|endpoint| async {
+            match tokio::time::timeout(self.timeout, endpoint.provider.get_block_number()).await {
+                Ok(Ok(head)) => Ok(head),
+                Ok(Err(e)) => Err(format!("{}: {e}", endpoint.url)),
+                Err(_) => Err(format!(
+                    "{}: no answer within {:?}",
+                    endpoint.url, self.timeout
+                )),
+            }
+        }))
+        .await;
+        let answered = heads.iter().filter_map(|h| h.as_ref().ok().copied()).max();
+        let highest = match answered {
+            Some(head) => self
+                .highest_head
+                .fetch_max(head, Ordering::Relaxed)
+                .max(head),
+            None => 0,
+        };
         let start = self.preferred.load(Ordering::Relaxed);
         let mut attempts = Vec::new();
         for offset in 0..self.endpoints.len() {
             let index = (start + offset) % self.endpoints.len();
-            let endpoint = &self.endpoints[index];
-            let head = match tokio::time::timeout(
-                self.timeout,
-                endpoint.provider.get_block_number(),
-            )
-            .await
-            {
-                Ok(Ok(head)) => head,
-                Ok(Err(e)) => {
-                    attempts.push(format!("{}: {e}", endpoint.url));
-                    continue;
+            match &heads[index] {
+                Ok(head) if head + MAX_HEAD_LAG_BLOCKS >= highest => {
+                    self.prefer(index, start);
+                    return Ok(*head);
                 }
-                Err(_) => {
-                    attempts.push(format!(
-                        "{}: no answer within {:?}",
-                        endpoint.url, self.timeout
-                    ));
-                    continue;
-                }
-            };
-            let highest = self
-                .highest_head
-                .fetch_max(head, Ordering::Relaxed)
-                .max(head);
-            if head + MAX_HEAD_LAG_BLOCKS < highest {
-                attempts.push(format!(
+                Ok(head) => attempts.push(format!(
                     "{}: lagging, head {head} is {} blocks behind {highest}",
-                    endpoint.url,
+                    self.endpoints[index].url,
                     highest - head
-                ));
-                continue;
+                )),
+                Err(e) => attempts.push(e.clone()),
             }
-            self.prefer(index, start);
-            return Ok(head);
         }
         Err(RpcFailure::Unreachable {
             what: "eth_blockNumber",

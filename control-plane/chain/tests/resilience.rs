@@ -317,3 +317,59 @@ async fn a_restart_resumes_from_the_journal_and_sends_nothing_twice() {
         .unwrap();
     assert_eq!(mined_nonce(&chain, after.operator()).await, 3);
 }
+
+#[tokio::test]
+async fn a_lagging_endpoint_is_skipped_and_named_when_nothing_better_answers() {
+    // The first endpoint is a node far behind the chain (a fresh anvil with none of its blocks).
+    let lagging = LocalChain::start(&[]).unwrap();
+    let chain = chain(&[]).await;
+    mine(&chain, 20).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(&chain, 1);
+    config.rpc_urls = vec![lagging.url(), chain.chain.url()];
+    let registrar = registrar(config, 0, journal(&dir)).await;
+
+    let fleet = sample_fleet(2);
+    registrar
+        .submit(BoxOperation::Register(fleet[0].clone()))
+        .await
+        .unwrap();
+    let status = registrar
+        .wait_settled(&[fleet[0].node_id], SETTLE_TIMEOUT)
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        matches!(status.state, BoxState::Confirmed { .. }),
+        "{status:?}"
+    );
+    let operator = registrar.operator();
+    assert_eq!(
+        lagging
+            .provider()
+            .get_transaction_count(operator)
+            .await
+            .unwrap(),
+        0,
+        "nothing went to the lagging node"
+    );
+    assert_eq!(mined_nonce(&chain, operator).await, 1);
+
+    // The good endpoint goes away with a box in flight: the box says why it is stuck.
+    automine(&chain, false).await;
+    registrar
+        .submit(BoxOperation::Register(fleet[1].clone()))
+        .await
+        .unwrap();
+    drop(chain);
+    let status = registrar.poll().await.unwrap().remove(0);
+    assert!(
+        matches!(status.state, BoxState::Submitted { .. }),
+        "{status:?}"
+    );
+    let error = status.last_error.expect("the trouble is on the box");
+    assert!(
+        error.contains(&format!("{}: lagging, head 0 is", lagging.url())),
+        "{error}"
+    );
+}
