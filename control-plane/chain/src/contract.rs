@@ -4,6 +4,8 @@
 use alloy::primitives::{Address, Bytes, B256};
 use alloy::sol_types::SolInterface;
 
+use crate::limits::{MAX_ENDPOINT_LENGTH, MAX_ZONE_LENGTH};
+
 alloy::sol!(
     #[sol(rpc)]
     #[derive(Debug, PartialEq, Eq)]
@@ -50,13 +52,13 @@ pub enum RegistryRevert {
         length: u64,
     },
     /// The endpoint is empty or too long.
-    #[error("endpoint of {length} bytes: must be 1 to 256")]
+    #[error("endpoint of {length} bytes: must be 1 to {MAX_ENDPOINT_LENGTH}")]
     InvalidEndpointLength {
         /// The length sent.
         length: u64,
     },
     /// The zone label is too long.
-    #[error("zone of {length} bytes: must be at most 64")]
+    #[error("zone of {length} bytes: must be at most {MAX_ZONE_LENGTH}")]
     InvalidZoneLength {
         /// The length sent.
         length: u64,

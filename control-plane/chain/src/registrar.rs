@@ -475,6 +475,25 @@ impl Registrar {
         Ok(statuses)
     }
 
+    /// Spawns a task that calls `poll` every `every` (logging failures) for as long as the
+    /// registrar is alive elsewhere; it ends within one period of the last `Arc` being dropped.
+    pub fn spawn_poller(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let registrar = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let Some(registrar) = registrar.upgrade() else {
+                    return;
+                };
+                if let Err(error) = registrar.poll().await {
+                    tracing::warn!(%error, "chain registration poll failed");
+                }
+            }
+        })
+    }
+
     /// Polls until every listed box is `Confirmed` or `Failed`, or `timeout` passes; returns
     /// their statuses then (a box without a journal entry is left out).
     pub async fn wait_settled(
@@ -768,15 +787,11 @@ impl Registrar {
     }
 
     /// Whether the operation's effect is already on chain (as this operator), and from which
-    /// block: the box is registered with exactly this record, or (for a deregistration) gone.
+    /// block: the box is registered with exactly this record, or (for a deregistration) it is
+    /// not registered and this operator's `NodeDeregistered` event for it is on chain.
     async fn in_effect_at(&self, operation: &BoxOperation) -> Result<Option<u64>, ChainError> {
-        let (record, event) = match operation {
-            BoxOperation::Register(r) => (r, NodeRegistry::NodeRegistered::SIGNATURE_HASH),
-            BoxOperation::Update(r) => (r, NodeRegistry::NodeUpdated::SIGNATURE_HASH),
-            BoxOperation::Deregister(_) => return Ok(None),
-        };
         let contract = self.contract;
-        let node_id = record.node_id;
+        let node_id = operation.node_id();
         let registered = self
             .rpc
             .call("isRegistered", |p| async move {
@@ -787,49 +802,60 @@ impl Registrar {
                     .map_err(into_rpc_error)
             })
             .await?;
-        if !registered {
-            return Ok(None);
-        }
-        let node = self
-            .rpc
-            .call("getNode", |p| async move {
-                NodeRegistry::new(contract, p)
-                    .getNode(node_id)
-                    .call()
-                    .await
-                    .map_err(into_rpc_error)
-            })
-            .await?;
-        let same = node.operator == self.operator
-            && node.publicKey == record.public_key
-            && node.endpoint == record.endpoint
-            && node.capacity == U256::from(record.capacity)
-            && node.zone == record.zone;
-        if !same {
-            return Ok(None);
-        }
+        let event = match (operation, registered) {
+            (BoxOperation::Deregister(_), false) => NodeRegistry::NodeDeregistered::SIGNATURE_HASH,
+            (BoxOperation::Register(record) | BoxOperation::Update(record), true) => {
+                let node = self
+                    .rpc
+                    .call("getNode", |p| async move {
+                        NodeRegistry::new(contract, p)
+                            .getNode(node_id)
+                            .call()
+                            .await
+                            .map_err(into_rpc_error)
+                    })
+                    .await?;
+                let same = node.operator == self.operator
+                    && node.publicKey == record.public_key
+                    && node.endpoint == record.endpoint
+                    && node.capacity == U256::from(record.capacity)
+                    && node.zone == record.zone;
+                if !same {
+                    return Ok(None);
+                }
+                if matches!(operation, BoxOperation::Register(_)) {
+                    NodeRegistry::NodeRegistered::SIGNATURE_HASH
+                } else {
+                    NodeRegistry::NodeUpdated::SIGNATURE_HASH
+                }
+            }
+            _ => return Ok(None),
+        };
         let filter = Filter::new()
             .address(contract)
             .event_signature(event)
             .topic1(node_id)
+            .topic2(self.operator.into_word())
             .from_block(0);
-        let block = match self
+        let logs = self
             .rpc
             .call("eth_getLogs", |p| {
                 let filter = filter.clone();
                 async move { p.get_logs(&filter).await }
             })
-            .await
-        {
+            .await;
+        let block = match logs {
             Ok(logs) => logs.iter().filter_map(|log| log.block_number).max(),
-            // Some endpoints refuse log queries over the whole chain; the head is then the best
-            // block we can name.
+            // Some endpoints refuse log queries over the whole chain; for a record found in
+            // storage the head is then the best block we can name.
             Err(RpcFailure::Refused { .. }) => None,
             Err(unreachable) => return Err(unreachable.into()),
         };
-        match block {
-            Some(block) => Ok(Some(block)),
-            None => Ok(Some(self.rpc.head().await?)),
+        match (block, operation) {
+            (Some(block), _) => Ok(Some(block)),
+            // Not registered and no deregistration of ours on record: it never was ours.
+            (None, BoxOperation::Deregister(_)) => Ok(None),
+            (None, _) => Ok(Some(self.rpc.head().await?)),
         }
     }
 

@@ -418,6 +418,52 @@ async fn an_operation_already_in_effect_on_chain_is_confirmed_without_a_transact
     assert_eq!(status.state, confirmed.state);
     assert_eq!(mined_nonce(&chain, second.operator()).await, 1);
     assert_eq!(logs::<NodeRegistry::NodeRegistered>(&chain).await.len(), 1);
+
+    // The same for a deregistration: done once, then found on chain by a registrar that lost it.
+    second.submit(BoxOperation::Deregister(id)).await.unwrap();
+    let gone = second
+        .wait_settled(&[id], SETTLE_TIMEOUT)
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(matches!(gone.state, BoxState::Confirmed { .. }), "{gone:?}");
+    drop(second);
+    let dir_c = tempfile::tempdir().unwrap();
+    let third = registrar(config(&chain, 1), 0, journal(&dir_c)).await;
+    let status = third.submit(BoxOperation::Deregister(id)).await.unwrap();
+    assert_eq!(status.state, gone.state);
+    assert_eq!(mined_nonce(&chain, third.operator()).await, 2);
+}
+
+#[tokio::test]
+async fn the_background_poller_confirms_boxes_and_stops_with_the_registrar() {
+    let chain = chain(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let registrar = std::sync::Arc::new(registrar(config(&chain, 2), 0, journal(&dir)).await);
+    let poller = registrar.spawn_poller(std::time::Duration::from_millis(20));
+    let record = sample_fleet(1).remove(0);
+    registrar
+        .submit(BoxOperation::Register(record.clone()))
+        .await
+        .unwrap();
+    mine(&chain, 1).await;
+    let deadline = std::time::Instant::now() + SETTLE_TIMEOUT;
+    loop {
+        let status = registrar.status(record.node_id).await.unwrap().unwrap();
+        if matches!(status.state, BoxState::Confirmed { .. }) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not confirmed by the poller: {status:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    drop(registrar);
+    tokio::time::timeout(SETTLE_TIMEOUT, poller)
+        .await
+        .expect("poller ends")
+        .unwrap();
 }
 
 #[tokio::test]

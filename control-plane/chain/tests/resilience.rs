@@ -75,8 +75,7 @@ async fn fails_over_when_the_first_endpoint_is_dead() {
 #[tokio::test]
 async fn no_endpoint_answering_is_an_error_that_names_each_endpoint() {
     let (a, b) = (dead_endpoint(), dead_endpoint());
-    let mut config = RegistrarConfig::new(vec![a.clone(), b.clone()], Default::default());
-    config.rpc_timeout = common::TEST_RPC_TIMEOUT;
+    let config = RegistrarConfig::new(vec![a.clone(), b.clone()], Default::default());
     let dir = tempfile::tempdir().unwrap();
     let err = Registrar::connect(config, &LocalChain::dev_key(0), journal(&dir))
         .await

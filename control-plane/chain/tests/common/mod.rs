@@ -9,8 +9,6 @@ use alloy::primitives::Address;
 use control_plane_chain::local_chain::LocalChain;
 use control_plane_chain::{RedbJournal, Registrar, RegistrarConfig};
 
-/// Short enough that failover tests do not wait long on a dead endpoint.
-pub const TEST_RPC_TIMEOUT: Duration = Duration::from_secs(2);
 /// Generous bound for anything to settle on a local chain.
 pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -29,7 +27,6 @@ pub async fn chain(extra_args: &[&str]) -> Chain {
 pub fn config(chain: &Chain, confirmations: u64) -> RegistrarConfig {
     let mut config = RegistrarConfig::new(vec![chain.chain.url()], chain.contract);
     config.confirmations = confirmations;
-    config.rpc_timeout = TEST_RPC_TIMEOUT;
     config
 }
 
