@@ -573,14 +573,15 @@ impl Registrar {
             };
             let Some(receipt) = receipt else { continue };
             let block = receipt.block_number.unwrap_or(head);
-            if !receipt.status() {
+            let confirmed = head + 1 >= block + self.confirmations;
+            if !receipt.status() && confirmed {
                 let revert = self.revert_reason(&entry.operation, block).await;
                 tracing::warn!(%node_id, tx = %hash, block, %revert, "reverted on chain");
                 entry.state = BoxState::Failed {
-                    reason: revert.to_string(),
+                    reason: format!("reverted in block {block}: {revert}"),
                 };
                 entry.last_error = None;
-            } else if head + 1 >= block + self.confirmations {
+            } else if confirmed {
                 tracing::info!(%node_id, tx = %hash, block, "confirmed");
                 entry.state = BoxState::Confirmed { block };
                 entry.last_error = None;
@@ -594,9 +595,10 @@ impl Registrar {
         if mined_nonce > nonce {
             // The nonce was used, but by none of the transactions journaled for this box.
             *next_nonce = None;
-            match self.in_effect_at(&entry.operation).await? {
-                Some(block) => entry.state = BoxState::Confirmed { block },
-                None => {
+            match self.in_effect_at(&entry.operation).await {
+                Err(error) => entry.last_error = Some(error.to_string()),
+                Ok(Some(block)) => entry.state = BoxState::Confirmed { block },
+                Ok(None) => {
                     entry.state = BoxState::Failed {
                         reason: format!("nonce {nonce} was used by another transaction of the operator account; submit again"),
                     }
@@ -639,10 +641,12 @@ impl Registrar {
                     return Ok(());
                 }
                 Sent::Refused(message) => {
-                    entry.state = BoxState::Failed {
-                        reason: format!("the chain node refused the transaction: {message}"),
-                    };
-                    *next_nonce = None;
+                    // Kept in flight: later nonces wait behind this one, so giving it up would
+                    // strand them. The refusal (say, the operator cannot pay the fee) shows on
+                    // the box until it is fixed; a used nonce is caught on a later poll.
+                    entry.last_error = Some(format!(
+                        "transaction {hash} was dropped and the node refuses it again: {message}"
+                    ));
                     return Ok(());
                 }
                 Sent::Underpriced(_) => {}

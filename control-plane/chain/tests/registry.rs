@@ -483,3 +483,54 @@ async fn another_operation_on_a_box_in_flight_is_refused_as_busy() {
         .unwrap_err();
     assert!(matches!(err, BoxError::Busy { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn an_operator_that_cannot_pay_gets_a_refusal_on_the_box_and_keeps_its_nonce() {
+    let chain = chain(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let broke =
+        control_plane_chain::OperatorKey::from_hex(&format!("0x{}", "11".repeat(32))).unwrap();
+    let registrar =
+        control_plane_chain::Registrar::connect(config(&chain, 1), &broke, journal(&dir))
+            .await
+            .unwrap();
+    let record = sample_fleet(1).remove(0);
+    let err = registrar
+        .submit(BoxOperation::Register(record.clone()))
+        .await
+        .unwrap_err();
+    let message = match &err {
+        BoxError::Refused { message, .. } => message.clone(),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert!(message.to_lowercase().contains("fund"), "{message}");
+    let status = registrar.status(record.node_id).await.unwrap().unwrap();
+    assert!(
+        matches!(&status.state, BoxState::Failed { reason } if reason.contains(&message)),
+        "{status:?}"
+    );
+
+    // Funded, the same box goes through with nonce 0: the refused transaction used none.
+    chain
+        .chain
+        .request(
+            "anvil_setBalance",
+            serde_json::json!([broke.address(), "0x56bc75e2d63100000"]),
+        )
+        .await
+        .unwrap();
+    registrar
+        .submit(BoxOperation::Register(record.clone()))
+        .await
+        .unwrap();
+    let status = registrar
+        .wait_settled(&[record.node_id], SETTLE_TIMEOUT)
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        matches!(status.state, BoxState::Confirmed { .. }),
+        "{status:?}"
+    );
+    assert_eq!(mined_nonce(&chain, broke.address()).await, 1);
+}
