@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, TcpListener};
 use std::time::Duration;
 
 use alloy::primitives::TxHash;
@@ -17,14 +16,10 @@ use control_plane_chain::{
 };
 use url::Url;
 
-/// A loopback URL nobody listens on.
-fn dead_endpoint() -> Url {
-    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    Url::parse(&format!("http://127.0.0.1:{port}")).unwrap()
+/// A loopback URL nobody listens on: port 1 is privileged and never handed out for port 0, so
+/// no test's anvil can take it. `host` picks one of several (127.0.0.x).
+fn dead_endpoint(host: u8) -> Url {
+    Url::parse(&format!("http://127.0.0.{host}:1")).unwrap()
 }
 
 async fn known_to_node(chain: &common::Chain, hash: TxHash) -> bool {
@@ -49,7 +44,7 @@ async fn fails_over_when_the_first_endpoint_is_dead() {
     let chain = chain(&[]).await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(&chain, 1);
-    config.rpc_urls = vec![dead_endpoint(), chain.chain.url()];
+    config.rpc_urls = vec![dead_endpoint(1), chain.chain.url()];
     let registrar = registrar(config, 0, journal(&dir)).await;
     let fleet = sample_fleet(3);
     for record in &fleet {
@@ -74,7 +69,7 @@ async fn fails_over_when_the_first_endpoint_is_dead() {
 
 #[tokio::test]
 async fn no_endpoint_answering_is_an_error_that_names_each_endpoint() {
-    let (a, b) = (dead_endpoint(), dead_endpoint());
+    let (a, b) = (dead_endpoint(1), dead_endpoint(2));
     let config = RegistrarConfig::new(vec![a.clone(), b.clone()], Default::default());
     let dir = tempfile::tempdir().unwrap();
     let err = Registrar::connect(config, &LocalChain::dev_key(0), journal(&dir))
