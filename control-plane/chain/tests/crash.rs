@@ -83,7 +83,7 @@ async fn fifty_boxes_registered_exactly_once_across_sigkills() {
     let seed = std::env::var("CHAIN_CRASH_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| rand::random::<u64>());
+        .unwrap_or_else(rand::random::<u64>);
     println!("CHAIN_CRASH_SEED={seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     for round in 0..rounds() {
