@@ -534,3 +534,14 @@ async fn an_operator_that_cannot_pay_gets_a_refusal_on_the_box_and_keeps_its_non
     );
     assert_eq!(mined_nonce(&chain, broke.address()).await, 1);
 }
+
+#[tokio::test]
+async fn the_crate_limits_match_the_contract() {
+    let chain = chain(&[]).await;
+    let registry = NodeRegistry::new(chain.contract, chain.chain.provider());
+    let endpoint = registry.MAX_ENDPOINT_LENGTH().call().await.unwrap();
+    let zone = registry.MAX_ZONE_LENGTH().call().await.unwrap();
+    use control_plane_chain::limits::{MAX_ENDPOINT_LENGTH, MAX_ZONE_LENGTH};
+    assert_eq!(endpoint, alloy::primitives::U256::from(MAX_ENDPOINT_LENGTH));
+    assert_eq!(zone, alloy::primitives::U256::from(MAX_ZONE_LENGTH));
+}
