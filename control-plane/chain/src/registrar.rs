@@ -661,9 +661,12 @@ impl Registrar {
     ) -> Result<(), ChainError> {
         let node_id = entry.node_id();
         if entry.attempts.len() > MAX_REPLACEMENTS {
-            entry.state = BoxState::Failed {
-                reason: format!("not mined after {MAX_REPLACEMENTS} fee bumps; check the chain's fee market and the RPC endpoints"),
-            };
+            // Stays in flight (a transaction with this nonce may still be mined, and later nonces
+            // wait behind it) but fees stop rising: a person has to look.
+            entry.last_error = Some(format!(
+                "not mined after {MAX_REPLACEMENTS} fee bumps; fees stay at {} wei/gas: check the chain's fee market and the RPC endpoints",
+                latest.max_fee_per_gas
+            ));
             return Ok(());
         }
         let estimate = match self

@@ -367,3 +367,49 @@ async fn a_lagging_endpoint_is_skipped_and_named_when_nothing_better_answers() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn fee_bumps_stop_at_the_limit_and_the_box_stays_in_flight() {
+    use control_plane_chain::limits::MAX_REPLACEMENTS;
+    let chain = chain(&[]).await;
+    automine(&chain, false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = journal(&dir);
+    let mut config = config(&chain, 1);
+    config.replace_after = Duration::ZERO;
+    let registrar = registrar(config, 0, journal.clone()).await;
+    let record = sample_fleet(1).remove(0);
+    registrar
+        .submit(BoxOperation::Register(record.clone()))
+        .await
+        .unwrap();
+    for _ in 0..MAX_REPLACEMENTS + 2 {
+        registrar.poll().await.unwrap();
+    }
+    let entry = journal.get(&record.node_id).unwrap().unwrap();
+    assert_eq!(
+        entry.attempts.len(),
+        MAX_REPLACEMENTS + 1,
+        "the first transaction and its replacements"
+    );
+    let fees: Vec<_> = entry.attempts.iter().map(|a| a.max_fee_per_gas).collect();
+    assert!(fees.windows(2).all(|w| w[1] * 8 >= w[0] * 9), "{fees:?}");
+    assert!(
+        matches!(entry.state, BoxState::Submitted { .. }),
+        "{:?}",
+        entry.state
+    );
+    assert!(entry.last_error.unwrap().contains("fee bumps"));
+
+    mine(&chain, 1).await;
+    let status = registrar
+        .wait_settled(&[record.node_id], SETTLE_TIMEOUT)
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        matches!(status.state, BoxState::Confirmed { .. }),
+        "{status:?}"
+    );
+    assert_eq!(mined_nonce(&chain, registrar.operator()).await, 1);
+}
