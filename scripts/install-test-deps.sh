@@ -19,9 +19,11 @@ if ((${#need_apt[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${need_apt[@]}"
 fi
 
-# solc and anvil, pinned by control-plane/contracts/package-lock.json; skipped when installed.
+# solc and anvil, pinned by control-plane/contracts/package-lock.json; skipped when installed
+# and not older than the lock file.
 contracts="$(dirname "$0")/../control-plane/contracts"
-if [ ! -x "$contracts/node_modules/.bin/anvil" ] || [ ! -f "$contracts/node_modules/solc/package.json" ]; then
+if [ ! -x "$contracts/node_modules/.bin/anvil" ] || [ ! -f "$contracts/node_modules/solc/package.json" ] ||
+    [ "$contracts/package-lock.json" -nt "$contracts/node_modules/.package-lock.json" ]; then
     npm ci --prefix "$contracts" --no-audit --no-fund
 fi
 

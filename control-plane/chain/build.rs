@@ -18,7 +18,10 @@ fn main() {
     let manifest = PathBuf::from(
         std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
     );
-    let contracts = manifest.join("../contracts");
+    let contracts = manifest
+        .parent()
+        .expect("control-plane/chain has a parent folder")
+        .join("contracts");
     let source_path = contracts.join(SOURCE);
     let compile_script = contracts.join("compile.js");
     println!("cargo:rerun-if-changed={}", source_path.display());

@@ -29,8 +29,9 @@ pub const REPLACEMENT_FEE_PER_MILLE: u128 = 1125;
 /// when state changes between estimate and inclusion.
 pub const GAS_LIMIT_HEADROOM_PERCENT: u64 = 120;
 
-/// Replacements of one transaction before the box is marked failed: each bumps fees by 12.5%, so
-/// ten replacements raise them about 3.2x, beyond which a human should look at the fee market.
+/// Replacements of one transaction before fees stop rising (the box then shows an error and
+/// waits): each bumps fees by 12.5%, so ten raise them about 3.2x, beyond which a human should
+/// look at the fee market rather than the registrar paying ever more.
 pub const MAX_REPLACEMENTS: usize = 10;
 
 /// Longest endpoint string the contract accepts (`MAX_ENDPOINT_LENGTH` in NodeRegistry.sol).

@@ -2,10 +2,9 @@
 //! `@foundry-rs/anvil-linux-amd64` in control-plane/contracts) on a free loopback port, and the
 //! NodeRegistry contract deployed to it.
 
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Instant;
 
 use alloy::primitives::Address;
 use alloy::providers::{Provider, ProviderBuilder, RootProvider};
@@ -26,6 +25,9 @@ pub const DEV_KEYS: [&str; 3] = [
 /// Anvil's fourth dev account, which deploys the registry, so the accounts of `DEV_KEYS` start
 /// with nonce 0 in tests.
 const DEPLOYER_KEY: &str = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
+
+/// How anvil announces its port on stdout.
+const LISTENING_PREFIX: &str = "Listening on 127.0.0.1:";
 
 /// Environment variable that overrides where the anvil binary is.
 pub const ANVIL_BIN_ENV: &str = "ANVIL_BIN";
@@ -65,46 +67,53 @@ impl LocalChain {
     }
 
     /// Starts anvil on a free loopback port with `extra_args` (for example `["--block-time",
-    /// "1"]`), and waits until it accepts connections.
+    /// "1"]`), and waits until it listens. anvil binds port 0 itself and prints the port it got,
+    /// so two tests never race for one port.
     pub fn start(extra_args: &[&str]) -> Result<Self, LocalChainError> {
         let anvil = Self::anvil_path();
         if !anvil.exists() {
             return Err(LocalChainError::NotInstalled(anvil));
         }
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|l| l.local_addr())
-            .map_err(|e| LocalChainError::Start(format!("no free loopback port: {e}")))?
-            .port();
-        let child = Command::new(&anvil)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--silent",
-            ])
+        let mut child = Command::new(&anvil)
+            .args(["--host", "127.0.0.1", "--port", "0"])
             .args(extra_args)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| LocalChainError::Start(format!("{}: {e}", anvil.display())))?;
-        let mut chain = Self { child, port };
-        let started = Instant::now();
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-            if let Ok(Some(status)) = chain.child.try_wait() {
-                return Err(LocalChainError::Start(format!(
-                    "anvil exited with {status}"
-                )));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        // Reads anvil's banner for the port, then drains its log so the pipe never fills.
+        std::thread::spawn(move || {
+            let mut port_tx = Some(port_tx);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(port) = line
+                    .strip_prefix(LISTENING_PREFIX)
+                    .and_then(|p| p.trim().parse::<u16>().ok())
+                {
+                    if let Some(tx) = port_tx.take() {
+                        // The receiver may have given up waiting; the chain is killed then.
+                        let _ = tx.send(port);
+                    }
+                }
             }
-            if started.elapsed() > ANVIL_START_TIMEOUT {
-                return Err(LocalChainError::Start(format!(
-                    "port {port} not open after {ANVIL_START_TIMEOUT:?}"
-                )));
+        });
+        match port_rx.recv_timeout(ANVIL_START_TIMEOUT) {
+            Ok(port) => Ok(Self { child, port }),
+            Err(_) => {
+                let exited = child.try_wait().ok().flatten();
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(LocalChainError::Start(match exited {
+                    Some(status) => format!("anvil exited with {status}"),
+                    None => format!(
+                        "no \"{LISTENING_PREFIX}<port>\" line within {ANVIL_START_TIMEOUT:?}"
+                    ),
+                }))
             }
-            std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        Ok(chain)
     }
 
     /// The chain's JSON-RPC URL.

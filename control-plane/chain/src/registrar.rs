@@ -297,27 +297,16 @@ impl Registrar {
                 .validate()
                 .map_err(|source| BoxError::InvalidRecord { node_id, source })?;
         }
-        let mut next_nonce = self.next_nonce.lock().await;
-
-        if let Some(entry) = self
-            .journal_get(node_id)
-            .await
-            .map_err(|e| chain_err(e.into()))?
-        {
-            let failed = matches!(entry.state, BoxState::Failed { .. });
-            if entry.operation == operation && !failed {
-                return Ok(entry.status());
-            }
-            if entry.in_flight() {
-                return Err(BoxError::Busy {
-                    node_id,
-                    in_flight: entry.operation.kind().to_owned(),
-                    requested: operation.kind(),
-                });
-            }
+        // Checked again under the lock below: two callers may submit the same box at once.
+        if let Some(status) = self.journaled(&operation).await? {
+            return Ok(status);
         }
 
         if let Some(block) = self.in_effect_at(&operation).await.map_err(chain_err)? {
+            let _order = self.next_nonce.lock().await;
+            if let Some(status) = self.journaled(&operation).await? {
+                return Ok(status);
+            }
             let entry = JournalEntry {
                 operation,
                 nonce: None,
@@ -347,6 +336,10 @@ impl Registrar {
         let gas = match simulated {
             Ok(gas) => gas,
             Err(RpcFailure::Refused { payload, .. }) => {
+                let _order = self.next_nonce.lock().await;
+                if let Some(status) = self.journaled(&operation).await? {
+                    return Ok(status);
+                }
                 let revert = payload
                     .as_revert_data()
                     .map(|data: Bytes| RegistryRevert::decode(&data))
@@ -370,6 +363,10 @@ impl Registrar {
             .await
             .map_err(|e| chain_err(e.into()))?;
 
+        let mut next_nonce = self.next_nonce.lock().await;
+        if let Some(status) = self.journaled(&operation).await? {
+            return Ok(status);
+        }
         let nonce = match *next_nonce {
             Some(nonce) => nonce,
             None => self.first_free_nonce().await.map_err(chain_err)?,
@@ -664,9 +661,12 @@ impl Registrar {
     ) -> Result<(), ChainError> {
         let node_id = entry.node_id();
         if entry.attempts.len() > MAX_REPLACEMENTS {
-            entry.state = BoxState::Failed {
-                reason: format!("not mined after {MAX_REPLACEMENTS} fee bumps; check the chain's fee market and the RPC endpoints"),
-            };
+            // Stays in flight (a transaction with this nonce may still be mined, and later nonces
+            // wait behind it) but fees stop rising: a person has to look.
+            entry.last_error = Some(format!(
+                "not mined after {MAX_REPLACEMENTS} fee bumps; fees stay at {} wei/gas: check the chain's fee market and the RPC endpoints",
+                latest.max_fee_per_gas
+            ));
             return Ok(());
         }
         let estimate = match self
@@ -883,6 +883,34 @@ impl Registrar {
                 .unwrap_or_else(|| RegistryRevert::Unknown(Bytes::new())),
             _ => RegistryRevert::Unknown(Bytes::new()),
         }
+    }
+
+    /// What the journal says about a new request for this operation: `Some(status)` when the
+    /// same operation is in flight or done (nothing to do), `Busy` when another operation on the
+    /// box is in flight, `None` when it may go ahead (no entry, a settled other operation, or
+    /// this operation failed before and is being retried).
+    async fn journaled(&self, operation: &BoxOperation) -> Result<Option<BoxStatus>, BoxError> {
+        let node_id = operation.node_id();
+        let entry = self
+            .journal_get(node_id)
+            .await
+            .map_err(|e| BoxError::Chain {
+                node_id,
+                source: e.into(),
+            })?;
+        let Some(entry) = entry else { return Ok(None) };
+        let failed = matches!(entry.state, BoxState::Failed { .. });
+        if entry.operation == *operation && !failed {
+            return Ok(Some(entry.status()));
+        }
+        if entry.in_flight() {
+            return Err(BoxError::Busy {
+                node_id,
+                in_flight: entry.operation.kind().to_owned(),
+                requested: operation.kind(),
+            });
+        }
+        Ok(None)
     }
 
     async fn record_revert(&self, operation: BoxOperation, revert: RegistryRevert) -> BoxError {

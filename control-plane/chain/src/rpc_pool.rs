@@ -35,16 +35,6 @@ pub enum RpcFailure {
     },
 }
 
-impl RpcFailure {
-    /// The node's error message, when it answered with one.
-    pub fn refusal_message(&self) -> Option<&str> {
-        match self {
-            Self::Refused { payload, .. } => Some(&payload.message),
-            Self::Unreachable { .. } => None,
-        }
-    }
-}
-
 struct Endpoint {
     url: Url,
     provider: RootProvider,

@@ -1,5 +1,5 @@
-//! 50 boxes registered by a child process that is SIGKILLed several times mid-way and started
-//! again on the same journal: the chain's events and storage show each box exactly once, and the
+//! 50 boxes registered by a child process that is SIGKILLed several times mid-way (at points
+//! drawn from a printed seed) and started again on the same journal: the chain's events and storage show each box exactly once, and the
 //! operator account sent exactly one transaction per box.
 
 mod common;
@@ -7,6 +7,9 @@ mod common;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
 
 use alloy::primitives::U256;
 use alloy::providers::Provider;
@@ -33,20 +36,38 @@ fn spawn(chain: &common::Chain, journal: &std::path::Path) -> Child {
         .expect("start register-boxes")
 }
 
-/// Runs the child until it prints `line`, then SIGKILLs it.
-fn kill_after(chain: &common::Chain, journal: &std::path::Path, line: &str) {
+/// Where a round kills the child.
+#[derive(Debug, Clone, Copy)]
+enum KillPoint {
+    /// Right after it prints `submitted <index>` (the next box may be mid-submission).
+    AfterSubmitted(usize),
+    /// This long after it starts: connecting, submitting or waiting for confirmations.
+    After(Duration),
+}
+
+/// Runs the child and SIGKILLs it at `point` (if it is still running then).
+fn kill_at(chain: &common::Chain, journal: &std::path::Path, point: KillPoint) {
     let mut child = spawn(chain, journal);
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut seen = false;
-    for printed in stdout.lines() {
-        if printed.unwrap() == line {
-            seen = true;
-            break;
+    match point {
+        KillPoint::AfterSubmitted(index) => {
+            let wanted = format!("submitted {index}");
+            let stdout = BufReader::new(child.stdout.take().unwrap());
+            let seen = stdout.lines().any(|line| line.unwrap() == wanted);
+            assert!(seen, "the child exited before printing {wanted:?}");
         }
+        KillPoint::After(delay) => std::thread::sleep(delay),
     }
-    child.kill().expect("SIGKILL the child");
-    let status = child.wait().unwrap();
-    assert!(seen, "the child exited ({status}) before printing {line:?}");
+    // SIGKILL; an error only means it had already exited.
+    let _ = child.kill();
+    child.wait().unwrap();
+}
+
+/// Kill rounds before the final run: `CHAIN_CRASH_ROUNDS`, 4 by default (a few seconds).
+fn rounds() -> usize {
+    std::env::var("CHAIN_CRASH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4)
 }
 
 #[tokio::test]
@@ -57,9 +78,23 @@ async fn fifty_boxes_registered_exactly_once_across_sigkills() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("journal.redb");
 
-    kill_after(&chain, &journal, "submitted 9");
-    kill_after(&chain, &journal, "submitted 31");
-    kill_after(&chain, &journal, &format!("submitted {}", BOXES - 1));
+    // Kill points from a seed that is printed, so a failing mix can be replayed with
+    // CHAIN_CRASH_SEED. The first two rounds always kill mid-submission.
+    let seed = std::env::var("CHAIN_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(rand::random::<u64>);
+    println!("CHAIN_CRASH_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    for round in 0..rounds() {
+        let point = if round < 2 || rng.gen_bool(0.5) {
+            KillPoint::AfterSubmitted(rng.gen_range(0..BOXES))
+        } else {
+            KillPoint::After(Duration::from_millis(rng.gen_range(0..2000)))
+        };
+        println!("round {round}: kill {point:?}");
+        kill_at(&chain, &journal, point);
+    }
 
     let output = spawn(&chain, &journal).wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -534,3 +534,47 @@ async fn an_operator_that_cannot_pay_gets_a_refusal_on_the_box_and_keeps_its_non
     );
     assert_eq!(mined_nonce(&chain, broke.address()).await, 1);
 }
+
+#[tokio::test]
+async fn the_crate_limits_match_the_contract() {
+    let chain = chain(&[]).await;
+    let registry = NodeRegistry::new(chain.contract, chain.chain.provider());
+    let endpoint = registry.MAX_ENDPOINT_LENGTH().call().await.unwrap();
+    let zone = registry.MAX_ZONE_LENGTH().call().await.unwrap();
+    use control_plane_chain::limits::{MAX_ENDPOINT_LENGTH, MAX_ZONE_LENGTH};
+    assert_eq!(endpoint, alloy::primitives::U256::from(MAX_ENDPOINT_LENGTH));
+    assert_eq!(zone, alloy::primitives::U256::from(MAX_ZONE_LENGTH));
+}
+
+#[tokio::test]
+async fn concurrent_submissions_send_one_transaction_per_box() {
+    use futures::StreamExt;
+    let chain = chain(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let registrar = registrar(config(&chain, 1), 0, journal(&dir)).await;
+    let fleet = sample_fleet(8);
+    // Every box asked for three times, all at once.
+    let requests = fleet.iter().chain(&fleet).chain(&fleet);
+    let results: Vec<_> = futures::stream::iter(requests)
+        .map(|record| registrar.submit(BoxOperation::Register(record.clone())))
+        .buffer_unordered(12)
+        .collect()
+        .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let ids: Vec<_> = fleet.iter().map(|r| r.node_id).collect();
+    let statuses = registrar.wait_settled(&ids, SETTLE_TIMEOUT).await.unwrap();
+    assert!(
+        statuses
+            .iter()
+            .all(|s| matches!(s.state, BoxState::Confirmed { .. })),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        mined_nonce(&chain, registrar.operator()).await,
+        fleet.len() as u64
+    );
+    assert_eq!(
+        logs::<NodeRegistry::NodeRegistered>(&chain).await.len(),
+        fleet.len()
+    );
+}

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, TcpListener};
 use std::time::Duration;
 
 use alloy::primitives::TxHash;
@@ -17,14 +16,10 @@ use control_plane_chain::{
 };
 use url::Url;
 
-/// A loopback URL nobody listens on.
-fn dead_endpoint() -> Url {
-    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    Url::parse(&format!("http://127.0.0.1:{port}")).unwrap()
+/// A loopback URL nobody listens on: port 1 is privileged and never handed out for port 0, so
+/// no test's anvil can take it. `host` picks one of several (127.0.0.x).
+fn dead_endpoint(host: u8) -> Url {
+    Url::parse(&format!("http://127.0.0.{host}:1")).unwrap()
 }
 
 async fn known_to_node(chain: &common::Chain, hash: TxHash) -> bool {
@@ -49,7 +44,7 @@ async fn fails_over_when_the_first_endpoint_is_dead() {
     let chain = chain(&[]).await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(&chain, 1);
-    config.rpc_urls = vec![dead_endpoint(), chain.chain.url()];
+    config.rpc_urls = vec![dead_endpoint(1), chain.chain.url()];
     let registrar = registrar(config, 0, journal(&dir)).await;
     let fleet = sample_fleet(3);
     for record in &fleet {
@@ -74,7 +69,7 @@ async fn fails_over_when_the_first_endpoint_is_dead() {
 
 #[tokio::test]
 async fn no_endpoint_answering_is_an_error_that_names_each_endpoint() {
-    let (a, b) = (dead_endpoint(), dead_endpoint());
+    let (a, b) = (dead_endpoint(1), dead_endpoint(2));
     let config = RegistrarConfig::new(vec![a.clone(), b.clone()], Default::default());
     let dir = tempfile::tempdir().unwrap();
     let err = Registrar::connect(config, &LocalChain::dev_key(0), journal(&dir))
@@ -371,4 +366,50 @@ async fn a_lagging_endpoint_is_skipped_and_named_when_nothing_better_answers() {
         error.contains(&format!("{}: lagging, head 0 is", lagging.url())),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn fee_bumps_stop_at_the_limit_and_the_box_stays_in_flight() {
+    use control_plane_chain::limits::MAX_REPLACEMENTS;
+    let chain = chain(&[]).await;
+    automine(&chain, false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = journal(&dir);
+    let mut config = config(&chain, 1);
+    config.replace_after = Duration::ZERO;
+    let registrar = registrar(config, 0, journal.clone()).await;
+    let record = sample_fleet(1).remove(0);
+    registrar
+        .submit(BoxOperation::Register(record.clone()))
+        .await
+        .unwrap();
+    for _ in 0..MAX_REPLACEMENTS + 2 {
+        registrar.poll().await.unwrap();
+    }
+    let entry = journal.get(&record.node_id).unwrap().unwrap();
+    assert_eq!(
+        entry.attempts.len(),
+        MAX_REPLACEMENTS + 1,
+        "the first transaction and its replacements"
+    );
+    let fees: Vec<_> = entry.attempts.iter().map(|a| a.max_fee_per_gas).collect();
+    assert!(fees.windows(2).all(|w| w[1] * 8 >= w[0] * 9), "{fees:?}");
+    assert!(
+        matches!(entry.state, BoxState::Submitted { .. }),
+        "{:?}",
+        entry.state
+    );
+    assert!(entry.last_error.unwrap().contains("fee bumps"));
+
+    mine(&chain, 1).await;
+    let status = registrar
+        .wait_settled(&[record.node_id], SETTLE_TIMEOUT)
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        matches!(status.state, BoxState::Confirmed { .. }),
+        "{status:?}"
+    );
+    assert_eq!(mined_nonce(&chain, registrar.operator()).await, 1);
 }

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 use control_plane_chain::local_chain::{sample_fleet, LocalChain};
 use control_plane_chain::{BoxOperation, BoxState, RedbJournal, Registrar, RegistrarConfig};
+use futures::StreamExt;
 
 #[derive(Parser)]
 #[command(about = "Chain registration throughput against a local anvil")]
@@ -21,6 +22,9 @@ struct Args {
     /// anvil block time in seconds; 0 mines each transaction as it arrives (automine).
     #[arg(long, default_value_t = 0)]
     block_time: u64,
+    /// Submissions in flight at once (as when many boxes are approved together).
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
 }
 
 #[tokio::main]
@@ -42,10 +46,13 @@ async fn main() -> anyhow::Result<()> {
 
     let fleet = sample_fleet(args.boxes);
     let started = Instant::now();
-    for record in &fleet {
-        registrar
-            .submit(BoxOperation::Register(record.clone()))
-            .await?;
+    let submissions: Vec<_> = futures::stream::iter(&fleet)
+        .map(|record| registrar.submit(BoxOperation::Register(record.clone())))
+        .buffer_unordered(args.concurrency.max(1))
+        .collect()
+        .await;
+    for submission in submissions {
+        submission?;
     }
     let submitted = started.elapsed();
     let ids: Vec<_> = fleet.iter().map(|r| r.node_id).collect();
@@ -71,8 +78,9 @@ async fn main() -> anyhow::Result<()> {
 
     let rate = |d: Duration| fleet.len() as f64 / d.as_secs_f64();
     println!(
-        "chain registration, {} boxes, {} confirmation(s), block time {}",
+        "chain registration, {} boxes, {} submitting at once, {} confirmation(s), block time {}",
         fleet.len(),
+        args.concurrency,
         args.confirmations,
         if args.block_time == 0 {
             "automine".to_owned()
