@@ -4,5 +4,7 @@
 
 pub mod blob_id;
 pub mod da_limits;
+pub mod fleet;
+pub mod fleet_limits;
 
 pub use blob_id::{BlobId, ParseBlobIdError};
