@@ -18,6 +18,7 @@
 //! 507 drives full, 500 anything else.
 
 pub mod cli;
+pub mod fleet;
 pub mod http;
 pub mod limits;
 pub mod maintenance;
