@@ -128,6 +128,20 @@ pub struct UpArgs {
     /// Seconds between background scrubs of every block (0: off; `appliance scrub` still works).
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_SCRUB_EVERY_SECS)]
     pub scrub_every: u64,
+    /// Control plane to enroll with and report to (its public listener, e.g.
+    /// http://10.0.0.2:7070). The box key and enrollment live under DIR/agent/. [default: run
+    /// without a control plane]
+    #[arg(long, value_name = "URL")]
+    pub control_plane: Option<String>,
+    /// One-time enrollment token from the control plane's admin (POST /api/tokens); needed
+    /// only for the first start, until the box has enrolled.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "APPLIANCE_ENROLL_TOKEN",
+        requires = "control_plane"
+    )]
+    pub enroll_token: Option<String>,
 }
 
 impl UpArgs {

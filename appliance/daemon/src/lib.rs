@@ -21,6 +21,7 @@
 //! drives or an unrecoverable blob chunk, 507 drives full, 500 anything else.
 
 pub mod cli;
+pub mod fleet;
 pub mod http;
 pub mod limits;
 pub mod maintenance;
