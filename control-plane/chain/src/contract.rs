@@ -99,3 +99,35 @@ impl RegistryRevert {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::sol_types::SolError;
+
+    #[test]
+    fn custom_errors_decode_and_anything_else_is_kept_raw() {
+        let data = NodeRegistry::NotNodeOperator {
+            nodeId: B256::repeat_byte(1),
+            operator: Address::repeat_byte(2),
+            caller: Address::repeat_byte(3),
+        }
+        .abi_encode();
+        assert_eq!(
+            RegistryRevert::decode(&data),
+            RegistryRevert::NotOperator {
+                node_id: B256::repeat_byte(1),
+                operator: Address::repeat_byte(2),
+                caller: Address::repeat_byte(3),
+            }
+        );
+        assert_eq!(
+            RegistryRevert::decode(&[1, 2, 3]),
+            RegistryRevert::Unknown(Bytes::from(vec![1, 2, 3]))
+        );
+        assert_eq!(
+            RegistryRevert::decode(&[]),
+            RegistryRevert::Unknown(Bytes::new())
+        );
+    }
+}

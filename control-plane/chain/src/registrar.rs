@@ -207,10 +207,10 @@ fn calldata(operation: &BoxOperation) -> Bytes {
 /// Fee caps raised by `REPLACEMENT_FEE_PER_MILLE`, rounded up, and never below the node's
 /// current estimate.
 fn bumped(old: u128, estimate: u128) -> u128 {
-    let raised = old
-        .saturating_mul(REPLACEMENT_FEE_PER_MILLE)
-        .div_ceil(1000)
-        .max(old + 1);
+    let rise = REPLACEMENT_FEE_PER_MILLE - 1000;
+    // old * rise / 1000, rounded up, without overflowing for any u128.
+    let extra = (old / 1000) * rise + ((old % 1000) * rise).div_ceil(1000);
+    let raised = old.saturating_add(extra.max(1));
     raised.max(estimate)
 }
 
@@ -990,5 +990,42 @@ fn into_rpc_error(
     match error {
         alloy::contract::Error::TransportError(e) => e,
         other => alloy::transports::TransportErrorKind::custom_str(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replacement_fees_rise_by_an_eighth_rounded_up_and_follow_the_market() {
+        assert_eq!(bumped(1000, 0), 1125);
+        assert_eq!(bumped(1001, 0), 1127, "rounded up, never below +12.5%");
+        assert_eq!(bumped(1, 0), 2, "tiny fees still rise");
+        assert_eq!(bumped(0, 0), 1);
+        assert_eq!(
+            bumped(1000, 5000),
+            5000,
+            "the node's estimate when it is higher"
+        );
+        let huge = u128::MAX / 2;
+        assert_eq!(
+            bumped(huge, 0),
+            huge + huge / 8 + 1,
+            "no overflow on the way"
+        );
+        assert_eq!(bumped(u128::MAX, 0), u128::MAX, "saturates");
+    }
+
+    #[test]
+    fn node_answers_are_classified() {
+        assert!(is_already_known("already known"));
+        assert!(is_already_known("Known transaction: 0xabc"));
+        assert!(is_underpriced("replacement transaction underpriced"));
+        assert!(is_underpriced("max fee per gas less than block base fee"));
+        assert!(!is_underpriced(
+            "insufficient funds for gas * price + value"
+        ));
+        assert!(!is_already_known("nonce too low"));
     }
 }
