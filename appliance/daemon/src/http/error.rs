@@ -218,13 +218,7 @@ mod tests {
             (DaError::UnknownBlob(blob), 404),
             (DaError::Empty, 400),
             (DaError::BadCustody("forged".into()), 400),
-            (
-                DaError::PartialCustody {
-                    blob,
-                    columns: 51,
-                },
-                404,
-            ),
+            (DaError::PartialCustody { blob, columns: 51 }, 404),
             (DaError::NotCustodied { cell: 5 }, 404),
             (
                 DaError::LostCell {
