@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use appliance::cli::{exit, AdminArgs, FormatArgs, RebuildArgs, UpArgs};
+use appliance::cluster::Cluster;
 use appliance::fleet::EngineInventory;
 use appliance::http::AppState;
 use appliance::limits::{ADMIN_CLIENT_TIMEOUT_SECS, SHUTDOWN_GRACE_SECS};
@@ -26,6 +27,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
     let mut blob_config = BlobStoreConfig::new(&cfg.data_dir);
     blob_config.max_blob_size = args.max_blob_size;
     let schedule = args.schedule();
+    let cluster = Cluster::new(args.node_id.clone(), args.peers.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -54,6 +56,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
             engine,
             max_object_size,
             blobs: Some(blobs),
+            cluster: Some(cluster),
             metrics: Some(metrics),
         });
         server::serve(listener, state, shutdown)
