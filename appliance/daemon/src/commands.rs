@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use appliance::cli::{exit, AdminArgs, FormatArgs, RebuildArgs, UpArgs};
+use appliance::cluster::Cluster;
+use appliance::fleet::EngineInventory;
 use appliance::http::AppState;
 use appliance::limits::{ADMIN_CLIENT_TIMEOUT_SECS, QUIC_CLOSE_GRACE_SECS, SHUTDOWN_GRACE_SECS};
 use appliance::{maintenance, sample_serving, server};
+use appliance_agent::{Agent, AgentConfig};
 use appliance_da::{BlobStore, BlobStoreConfig};
 use appliance_storage::limits::DEFAULT_MAX_OBJECT_SIZE;
 use appliance_storage::{Engine, EngineConfig, StorageError};
@@ -27,6 +30,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
     let mut blob_config = BlobStoreConfig::new(&cfg.data_dir);
     blob_config.max_blob_size = args.max_blob_size;
     let schedule = args.schedule();
+    let cluster = Cluster::new(args.node_id.clone(), args.peers.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -51,6 +55,9 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
             .context("reading the bound QUIC address")?;
         let node_id = samples.node_id();
         let shutdown = server::shutdown_signal().context("installing signal handlers")?;
+        if let Some(url) = &args.control_plane {
+            start_agent(&args, url, &engine, addr).await?;
+        }
         tracing::info!(%addr, "serving the object API");
         tracing::info!(addr = %quic_addr, %node_id, "serving blob samples over QUIC");
         // Tests and scripts read the bound addresses (useful with port 0) and the node id from
@@ -63,6 +70,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
             engine,
             max_object_size,
             blobs: Some(blobs),
+            cluster: Some(cluster),
             node_id: Some(node_id),
             metrics: Some(metrics),
         });
@@ -84,6 +92,37 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
     runtime.shutdown_timeout(Duration::from_secs(SHUTDOWN_GRACE_SECS));
     tracing::info!("shut down");
     outcome
+}
+
+/// Enrolls with the control plane (or resumes the stored enrollment) and starts the agent in the
+/// background. A refused token stops `up` with the control plane's reason.
+async fn start_agent(
+    args: &UpArgs,
+    control_plane: &str,
+    engine: &Engine,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<()> {
+    let cfg = AgentConfig {
+        dir: args.store.data.join("agent"),
+        control_plane: control_plane.trim_end_matches('/').to_owned(),
+        enroll_token: args.enroll_token.clone(),
+        hostname: appliance_agent::hostname(),
+        endpoint: format!("http://{addr}"),
+        firmware_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    let inventory = Arc::new(EngineInventory {
+        engine: engine.clone(),
+    });
+    let agent = Agent::start(cfg, inventory)
+        .await
+        .with_context(|| format!("enrolling with the control plane at {control_plane}"))?;
+    tracing::info!(node_id = %agent.node_id(), status = ?agent.status(), "control plane agent started");
+    tokio::spawn(async move {
+        if let Err(err) = agent.run().await {
+            tracing::error!(%err, "control plane agent stopped");
+        }
+    });
+    Ok(())
 }
 
 /// Opens the set. Default file drives that were never formatted are formatted first (never a

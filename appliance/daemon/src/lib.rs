@@ -13,7 +13,9 @@
 //! | `POST /v1/blobs` | body (1 byte to `--max-blob-size`, default 32 MiB) dispersed: packed, KZG-committed, extended into cells with proofs, stored; `{"id", "size", "chunks", "commitments": [hex]}` |
 //! | `GET /v1/blobs/{id}` | the blob's bytes (chunks with lost or corrupt cells are recovered and repaired) |
 //! | `GET /v1/blobs/{id}/meta` | `{"id", "size", "chunks", "commitments"}` |
-//! | `GET /v1/health` | `{"status": "ok" / "degraded" (200) or "failed" (503, more drives lost than parity), "drives", "failed_drives", "tolerated_failures", "node_id"}` |
+//! | `GET /v1/blobs/{id}/custody` | `{"id", "node", "columns"}`: the cell columns kept here (all 128 where it was dispersed) |
+//! | `POST /v1/internal/custody` | a peer's custody batch (cluster mode): checked, kept; `{"id", "node", "columns"}` |
+//! | `GET /v1/health` | `{"status": "ok" / "degraded" (200) or "failed" (503, more drives lost than parity), "drives", "failed_drives", "tolerated_failures", "node_id"}` (`node_id`: the QUIC key's id) |
 //! | `GET /metrics` | Prometheus text: the engine's `storage_*` series and the API's `http_*` series |
 //! | `GET /v1/admin/status`, `POST /v1/admin/{scrub,compact}`, `POST /v1/admin/rebuild/{drive}` | JSON reports |
 //!
@@ -22,6 +24,8 @@
 //! drives or an unrecoverable blob chunk, 507 drives full, 500 anything else.
 
 pub mod cli;
+pub mod cluster;
+pub mod fleet;
 pub mod http;
 pub mod limits;
 pub mod maintenance;

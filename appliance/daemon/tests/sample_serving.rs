@@ -3,12 +3,15 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{mpsc, OnceLock};
 
-use common::{bin, client, fresh, pattern, Daemon};
+use common::{bin, client, fresh, pattern, Daemon, SMALL_DRIVES, START_TIMEOUT};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 
 /// Bytes of the blob the tests disperse: 5 MiB, 42 chunks.
 const BLOB_BYTES: usize = 5 << 20;
@@ -64,16 +67,25 @@ fn sampler_bin() -> &'static Path {
 
 /// Runs the sampler against `node` (`NODEID@HOST:PORT`) for `blob`.
 fn sample(node: &str, blob: &str) -> Output {
-    Command::new(sampler_bin())
-        .args(["--node", node, "--blob", blob, "--samples", SAMPLES])
+    sample_nodes(&[node], blob)
+}
+
+/// Runs the sampler against every one of `nodes` for `blob`.
+fn sample_nodes(nodes: &[&str], blob: &str) -> Output {
+    let mut sampler = Command::new(sampler_bin());
+    for node in nodes {
+        sampler.args(["--node", node]);
+    }
+    sampler
+        .args(["--blob", blob, "--samples", SAMPLES])
         .output()
         .expect("running the sampler")
 }
 
-/// POSTs `data` as a blob and returns its id.
-fn disperse(daemon: &Daemon, data: &[u8]) -> String {
+/// POSTs `data` as a blob to the box at `base` (`http://host:port`) and returns its id.
+fn disperse_to(base: &str, data: &[u8]) -> String {
     let response = client()
-        .post(daemon.url("/v1/blobs"))
+        .post(format!("{base}/v1/blobs"))
         .body(data.to_vec())
         .send()
         .expect("POST /v1/blobs");
@@ -90,7 +102,7 @@ fn text(bytes: &[u8]) -> String {
 fn sampler_verifies_a_dispersed_blob_over_quic_pinned_to_the_node_id() {
     let (_dir, daemon, http) = fresh(&[]);
     let data = pattern(BLOB_BYTES, 51);
-    let id = disperse(&daemon, &data);
+    let id = disperse_to(&daemon.url(""), &data);
 
     let pinned = format!("{}@{}", daemon.node_id, daemon.quic);
     let out = sample(&pinned, &id);
@@ -218,4 +230,86 @@ fn status_before_the_first_start_shows_no_node_id() {
         !data.join("node.key").exists(),
         "status never creates a key"
     );
+}
+
+/// A running `appliance cluster`, stopped when dropped.
+struct Cluster {
+    child: Child,
+    /// Each box's process id and `NODEID@HOST:PORT` of its sample server, in node order.
+    boxes: Vec<(i32, String)>,
+    /// Base URL of node-0's HTTP API.
+    origin: String,
+}
+
+impl Cluster {
+    /// `appliance cluster --nodes N --base-port 0` on small drives; reads each box's line.
+    fn start(data: &Path, nodes: usize) -> Cluster {
+        let mut cmd = bin();
+        cmd.arg("cluster")
+            .args(["--nodes", &nodes.to_string(), "--base-port", "0", "--data"])
+            .arg(data)
+            .arg("--");
+        for (flag, value) in SMALL_DRIVES {
+            cmd.args([flag, value]);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawning the cluster");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut boxes = Vec::new();
+        let mut origin = String::new();
+        for _ in 0..nodes {
+            let line = rx.recv_timeout(START_TIMEOUT).expect("a line per box");
+            // "node-i pid P listening on http://ADDR quic ADDR node NODEID"
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(parts.len(), 10, "{line:?}");
+            if origin.is_empty() {
+                origin = parts[5].to_owned();
+            }
+            let pid = parts[2].parse().expect("a process id");
+            boxes.push((pid, format!("{}@{}", parts[9], parts[7])));
+        }
+        Cluster {
+            child,
+            boxes,
+            origin,
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn sampler_verifies_a_blob_across_the_custodians_of_a_cluster_with_its_origin_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::start(dir.path(), 3);
+    let id = disperse_to(&cluster.origin, &pattern(300_000, 52));
+    kill(Pid::from_raw(cluster.boxes[0].0), Signal::SIGKILL).unwrap();
+
+    // Each column is kept by two of the three boxes: the two custodians hold them all.
+    let custodians = [cluster.boxes[1].1.as_str(), cluster.boxes[2].1.as_str()];
+    let out = sample_nodes(&custodians, &id);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("verified 192 cells (64 per chunk)"),
+        "{stdout}"
+    );
+
+    // One custodian alone keeps about two thirds of the columns: 64 random cells of a chunk
+    // all among them is vanishingly unlikely, so some cell is served by nobody.
+    let out = sample(custodians[0], &id);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
 }

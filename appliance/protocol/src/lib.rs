@@ -4,6 +4,8 @@
 
 pub mod blob_id;
 pub mod da_limits;
+pub mod fleet;
+pub mod fleet_limits;
 pub mod limits;
 pub mod sample_frames;
 

@@ -83,6 +83,7 @@ pub fn measure(args: &Args, repeat: usize) -> anyhow::Result<String> {
     let state = Arc::new(AppState {
         max_object_size: engine.max_object_size(),
         engine: engine.clone(),
+        cluster: None,
         blobs: Some(store.clone()),
         node_id: None,
         metrics: None,

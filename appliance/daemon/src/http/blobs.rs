@@ -55,14 +55,16 @@ impl From<&BlobMeta> for BlobInfo {
     }
 }
 
-fn blob_store(state: &AppState) -> Result<BlobStore, ApiError> {
+/// The blob store, or 404 when this box runs without one.
+pub(super) fn blob_store(state: &AppState) -> Result<BlobStore, ApiError> {
     state
         .blobs
         .clone()
         .ok_or_else(|| ApiError::NotFound("data availability is not enabled on this box".into()))
 }
 
-fn parse_id(text: &str) -> Result<BlobId, ApiError> {
+/// A blob id from a path, or 400.
+pub(super) fn parse_id(text: &str) -> Result<BlobId, ApiError> {
     if text.len() != 64 {
         return Err(ApiError::BadRequest(format!(
             "malformed blob id {:?}: expected 64 hex characters",
@@ -77,7 +79,7 @@ fn parse_id(text: &str) -> Result<BlobId, ApiError> {
 }
 
 /// Runs a blocking blob-store call off the async executor.
-async fn run<T, F>(store: BlobStore, call: F) -> Result<T, ApiError>
+pub(super) async fn run<T, F>(store: BlobStore, call: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&BlobStore) -> Result<T, appliance_da::DaError> + Send + 'static,
@@ -88,14 +90,13 @@ where
         .map_err(ApiError::from)
 }
 
-async fn post_blob(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+/// Reads a whole request body of at most `max` bytes (413 beyond).
+pub(super) async fn read_body(
+    headers: &HeaderMap,
     body: Body,
-) -> Result<Json<BlobInfo>, ApiError> {
-    let store = blob_store(&state)?;
-    let max = store.max_blob_size();
-    let announced = content_length(&headers);
+    max: u64,
+) -> Result<Vec<u8>, ApiError> {
+    let announced = content_length(headers);
     if announced.is_some_and(|len| len > max) {
         return Err(ApiError::TooLarge { max });
     }
@@ -109,13 +110,37 @@ async fn post_blob(
         }
         data.extend_from_slice(&piece);
     }
+    Ok(data)
+}
+
+async fn post_blob(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<BlobInfo>, ApiError> {
+    let store = blob_store(&state)?;
+    let data = read_body(&headers, body, store.max_blob_size()).await?;
     if data.is_empty() {
         return Err(ApiError::BadRequest(
             "empty body: a blob must hold at least one byte".into(),
         ));
     }
-    let meta = run(store, move |store| store.disperse(&data)).await?;
+    let meta = run(store.clone(), move |store| store.disperse(&data)).await?;
     tracing::debug!(id = %meta.id, size = meta.size, chunks = meta.chunks(), "blob dispersed");
+    if let Some(cluster) = state.cluster.as_ref().filter(|c| !c.peers.is_empty()) {
+        // Custodians get their columns before the client hears back; a peer that cannot be
+        // reached is logged and counted, and the blob stays whole here.
+        for push in cluster.distribute(&store, meta.id).await {
+            match push.result {
+                Ok(()) => {
+                    tracing::debug!(blob = %meta.id, peer = %push.peer, columns = push.columns, "custody pushed")
+                }
+                Err(error) => {
+                    tracing::warn!(blob = %meta.id, peer = %push.peer, %error, "custody push failed")
+                }
+            }
+        }
+    }
     Ok(Json(BlobInfo::from(&meta)))
 }
 

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod blobs;
+pub mod custody;
 pub mod error;
 pub mod health;
 pub mod metrics;
@@ -20,6 +21,7 @@ use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::trace::TraceLayer;
 
+use crate::cluster::Cluster;
 use error::ApiError;
 
 /// What every handler shares.
@@ -31,6 +33,8 @@ pub struct AppState {
     /// The data-availability blob store over the same engine; `None` answers the blob routes
     /// with 404.
     pub blobs: Option<BlobStore>,
+    /// This box's node id and peers; `None` (or no peers) disperses without pushing custody.
+    pub cluster: Option<Cluster>,
     /// The node id light clients pin for this box's QUIC sample server; `None` when none runs.
     pub node_id: Option<NodeId>,
     /// Renders the Prometheus text of `GET /metrics`; `None` when no exporter is installed.
@@ -42,6 +46,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(objects::routes())
         .merge(blobs::routes())
+        .merge(custody::routes())
         .merge(health::routes())
         .merge(metrics::routes())
         .merge(admin::routes())
