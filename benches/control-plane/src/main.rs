@@ -2,11 +2,15 @@
 //! key, client certificate and mTLS connection over loopback. Prints one table.
 //!
 //! The boxes are enrolled and approved straight through the store and the CA (the same calls the
-//! enrollment route makes), so the run measures heartbeats, not enrollment.
+//! enrollment route makes), so the run measures heartbeats, not enrollment. The service runs in a
+//! child process (this binary with `--serve DIR`), as it would in production: the boxes' and the
+//! service's sockets count against separate open-file limits.
 
 mod load;
 mod provision;
 
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -24,36 +28,32 @@ struct Args {
     /// Seconds of steady heartbeats after every box has connected once.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Worker threads of the runtime shared by the service and the simulated boxes.
+    /// Worker threads of the simulated boxes' runtime (the service uses one per core).
     /// [default: the number of cores]
     #[arg(long)]
     threads: Option<usize>,
+    /// Internal: run the service on the store in DIR and print its agent URL.
+    #[arg(long, value_name = "DIR", hide = true)]
+    serve: Option<std::path::PathBuf>,
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let (soft, _) = rlimit::increase_nofile_limit(u64::MAX)
-        .map(|limit| (limit, ()))
-        .context("raising the open file limit")?;
-    // Two sockets per box (client and server end), plus the store and some slack.
-    let needed = 2 * args.boxes as u64 + 64;
+/// Raises the open-file limit to its hard maximum and checks it covers `needed`.
+fn open_files(needed: u64) -> anyhow::Result<()> {
+    let limit = rlimit::increase_nofile_limit(u64::MAX).context("raising the open file limit")?;
     anyhow::ensure!(
-        soft >= needed,
-        "{} boxes need {needed} open files; the limit is {soft} (raise `ulimit -n`)",
-        args.boxes
+        limit >= needed,
+        "{needed} open files needed; the limit is {limit} (raise `ulimit -Hn`)"
     );
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = args.threads {
-        runtime.worker_threads(threads);
-    }
-    let runtime = runtime.enable_all().build()?;
-    let dir = tempfile::tempdir()?;
-    let data = dir.path().join("data");
+    Ok(())
+}
 
-    let started = std::time::Instant::now();
-    let boxes = provision::enroll_and_approve(&data, args.boxes)?;
-    let provision_secs = started.elapsed().as_secs_f64();
-
+/// `--serve DIR`: the service, until stdin closes (the parent exits or drops the pipe).
+fn serve(data: std::path::PathBuf, boxes: usize) -> anyhow::Result<()> {
+    // One socket per box, plus the store and some slack.
+    open_files(boxes as u64 + 64)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let running = start(
             ServeConfig {
@@ -70,41 +70,88 @@ fn main() -> anyhow::Result<()> {
             None,
         )
         .await?;
-        let report = load::run(
-            &boxes,
-            &running.agent_url,
-            Duration::from_secs(args.seconds),
-        )
+        println!("{}", running.agent_url);
+        tokio::task::spawn_blocking(|| {
+            let mut sink = String::new();
+            let _ = std::io::stdin().read_line(&mut sink);
+        })
         .await?;
         running.stop().await;
-        println!("| measure | value |");
-        println!("| --- | --- |");
-        println!("| boxes (one mTLS connection each) | {} |", args.boxes);
-        println!("| enroll + approve through the store | {provision_secs:.1} s |");
-        println!(
-            "| first heartbeat of every box (TLS handshake included) | {:.1} s, {:.0} boxes/s |",
-            report.connect_secs,
-            args.boxes as f64 / report.connect_secs
-        );
-        println!(
-            "| steady heartbeats | {} in {:.1} s: {:.0}/s |",
-            report.heartbeats,
-            report.steady_secs,
-            report.heartbeats as f64 / report.steady_secs
-        );
-        println!(
-            "| heartbeat latency p50 / p99 | {:.1} ms / {:.1} ms |",
-            report.p50_ms, report.p99_ms
-        );
-        println!(
-            "| equivalent fleet at one heartbeat per 30 s | {:.0} boxes |",
-            report.heartbeats as f64 / report.steady_secs * 30.0
-        );
-        anyhow::ensure!(
-            report.failures == 0,
-            "{} heartbeats failed",
-            report.failures
-        );
         Ok(())
     })
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if let Some(data) = args.serve {
+        return serve(data, args.boxes);
+    }
+    open_files(args.boxes as u64 + 64)?;
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+
+    let started = std::time::Instant::now();
+    let boxes = provision::enroll_and_approve(&data, args.boxes)?;
+    let provision_secs = started.elapsed().as_secs_f64();
+
+    let mut service = Command::new(std::env::current_exe()?)
+        .arg("--serve")
+        .arg(&data)
+        .args(["--boxes", &args.boxes.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting the service process")?;
+    let mut agent_url = String::new();
+    BufReader::new(service.stdout.take().context("service stdout")?)
+        .read_line(&mut agent_url)
+        .context("reading the service's agent URL")?;
+    let agent_url = agent_url.trim().to_owned();
+    anyhow::ensure!(
+        agent_url.starts_with("https://"),
+        "the service did not start"
+    );
+
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = args.threads {
+        runtime.worker_threads(threads);
+    }
+    let runtime = runtime.enable_all().build()?;
+    let report = runtime.block_on(load::run(
+        &boxes,
+        &agent_url,
+        Duration::from_secs(args.seconds),
+    ));
+    drop(service.stdin.take());
+    let _ = service.wait();
+    let report = report?;
+    println!("| measure | value |");
+    println!("| --- | --- |");
+    println!("| boxes (one mTLS connection each) | {} |", args.boxes);
+    println!("| enroll + approve through the store | {provision_secs:.1} s |");
+    println!(
+        "| first heartbeat of every box (TLS handshake included) | {:.1} s, {:.0} boxes/s |",
+        report.connect_secs,
+        args.boxes as f64 / report.connect_secs
+    );
+    println!(
+        "| steady heartbeats | {} in {:.1} s: {:.0}/s |",
+        report.heartbeats,
+        report.steady_secs,
+        report.heartbeats as f64 / report.steady_secs
+    );
+    println!(
+        "| heartbeat latency p50 / p99 | {:.1} ms / {:.1} ms |",
+        report.p50_ms, report.p99_ms
+    );
+    println!(
+        "| equivalent fleet at one heartbeat per 30 s | {:.0} boxes |",
+        report.heartbeats as f64 / report.steady_secs * 30.0
+    );
+    anyhow::ensure!(
+        report.failures == 0,
+        "{} heartbeats failed",
+        report.failures
+    );
+    Ok(())
 }
