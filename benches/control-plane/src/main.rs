@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::Context;
+use appliance_agent::limits::REQUEST_TIMEOUT_SECS;
 use clap::Parser;
 use control_plane::server::{start, ServeConfig};
 
