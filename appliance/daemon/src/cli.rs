@@ -8,6 +8,7 @@ use appliance_storage::limits::DEFAULT_QUEUE_DEPTH;
 use appliance_storage::EngineConfig;
 use clap::{Args, Parser, Subcommand};
 
+use crate::cluster::{parse_peer, Peer};
 use crate::limits::{DEFAULT_COMPACT_EVERY_SECS, DEFAULT_SCRUB_EVERY_SECS};
 use crate::maintenance::Schedule;
 
@@ -59,6 +60,10 @@ pub enum Command {
     Scrub(AdminArgs),
     /// Refill a replaced drive from the other drives.
     Rebuild(RebuildArgs),
+    /// Start N boxes on loopback (node-0..node-N-1, each `appliance up` with its own data folder
+    /// and the others as peers) and supervise them until Ctrl-C. Prints one line per box:
+    /// `node-I pid PID listening on URL`.
+    Cluster(ClusterArgs),
 }
 
 /// Where the data lives and how it is laid out: shared by every subcommand.
@@ -117,6 +122,18 @@ pub struct UpArgs {
     /// Largest object a PUT accepts, in bytes or with a KiB/MiB/GiB suffix.
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
     pub max_object_size: u64,
+    /// Largest blob `POST /v1/blobs` accepts, in bytes or with a KiB/MiB suffix (32 MiB is the
+    /// size of 0G DA's largest blob; at most 4096 chunks of 126,976 bytes, 496 MiB).
+    #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_size)]
+    pub max_blob_size: u64,
+    /// This box's node id in a cluster: which cell columns a box keeps is derived from the
+    /// node ids (rendezvous hashing, two boxes per column).
+    #[arg(long, value_name = "ID", default_value = "node-0")]
+    pub node_id: String,
+    /// Another box of the cluster, as ID=URL (e.g. node-1=http://10.0.0.2:8080); repeat per
+    /// peer. Each dispersed blob's columns are pushed to the peers that keep them.
+    #[arg(long = "peer", value_name = "ID=URL", value_parser = parse_peer)]
+    pub peers: Vec<Peer>,
     /// Seconds between background compactions, which reclaim deleted objects' zones (0: only
     /// when a drive fills up).
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_COMPACT_EVERY_SECS)]
@@ -149,6 +166,23 @@ impl UpArgs {
             scrub_every: every(self.scrub_every),
         }
     }
+}
+
+/// Flags of `appliance cluster`.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Boxes to start.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub nodes: usize,
+    /// Folder holding each box's data folder (DIR/node-0, DIR/node-1, ...).
+    #[arg(long, value_name = "DIR", default_value = "./appliance-cluster")]
+    pub data: PathBuf,
+    /// HTTP port of node-0; node-I listens on PORT + I (0: free ports picked at start).
+    #[arg(long, value_name = "PORT", default_value_t = 8080)]
+    pub base_port: u16,
+    /// Flags for every box's `appliance up`, after `--` (e.g. `-- --drive-size 1GiB`).
+    #[arg(last = true, value_name = "UP_FLAGS")]
+    pub up_flags: Vec<String>,
 }
 
 /// Flags of `appliance format`.
@@ -262,6 +296,38 @@ mod tests {
         assert_eq!(up.store.data, PathBuf::from("./appliance-data"));
         assert_eq!(up.http, "127.0.0.1:8080".parse::<SocketAddr>().unwrap());
         assert!(up.store.drives.is_empty());
+        assert_eq!(up.node_id, "node-0");
+        assert!(up.peers.is_empty());
+        assert_eq!(
+            up.max_blob_size,
+            appliance_da::limits::DEFAULT_MAX_BLOB_SIZE
+        );
+    }
+
+    #[test]
+    fn cluster_flags_pass_the_rest_to_up() {
+        let cli = Cli::try_parse_from([
+            "appliance",
+            "cluster",
+            "--nodes",
+            "4",
+            "--",
+            "--drive-size",
+            "1GiB",
+        ])
+        .unwrap();
+        let Command::Cluster(c) = cli.command else {
+            panic!("parsed another subcommand");
+        };
+        assert_eq!((c.nodes, c.base_port), (4, 8080));
+        assert_eq!(c.up_flags, ["--drive-size", "1GiB"]);
+        let up =
+            Cli::try_parse_from(["appliance", "up", "--peer", "b=http://127.0.0.1:9"]).unwrap();
+        let Command::Up(up) = up.command else {
+            panic!("parsed another subcommand");
+        };
+        assert_eq!(up.peers[0].id, "b");
+        assert!(Cli::try_parse_from(["appliance", "up", "--peer", "nonsense"]).is_err());
     }
 
     #[test]

@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use appliance::cli::{exit, AdminArgs, FormatArgs, RebuildArgs, UpArgs};
+use appliance::cluster::Cluster;
 use appliance::fleet::EngineInventory;
 use appliance::http::AppState;
 use appliance::limits::{ADMIN_CLIENT_TIMEOUT_SECS, SHUTDOWN_GRACE_SECS};
 use appliance::{maintenance, server};
 use appliance_agent::{Agent, AgentConfig};
+use appliance_da::{BlobStore, BlobStoreConfig};
 use appliance_storage::limits::DEFAULT_MAX_OBJECT_SIZE;
 use appliance_storage::{Engine, EngineConfig, StorageError};
 use appliance_storage::{EngineStatus, ObjectId, RebuildReport, ScrubReport};
@@ -22,7 +24,10 @@ use serde_json::Value;
 pub fn up(args: UpArgs) -> anyhow::Result<u8> {
     let cfg = args.store.engine_config(args.max_object_size);
     let max_object_size = cfg.max_object_size;
+    let mut blob_config = BlobStoreConfig::new(&cfg.data_dir);
+    blob_config.max_blob_size = args.max_blob_size;
     let schedule = args.schedule();
+    let cluster = Cluster::new(args.node_id.clone(), args.peers.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -30,6 +35,11 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
     let outcome = runtime.block_on(async move {
         let metrics = server::install_metrics().context("installing the Prometheus recorder")?;
         let engine = tokio::task::spawn_blocking(move || open_or_format(cfg)).await??;
+        let blob_engine = engine.clone();
+        let blobs = tokio::task::spawn_blocking(move || {
+            BlobStore::open(blob_engine, blob_config).context("opening the blob store")
+        })
+        .await??;
         maintenance::spawn(&engine, schedule);
         let listener = tokio::net::TcpListener::bind(args.http)
             .await
@@ -45,6 +55,8 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
         let state = Arc::new(AppState {
             engine,
             max_object_size,
+            blobs: Some(blobs),
+            cluster: Some(cluster),
             metrics: Some(metrics),
         });
         server::serve(listener, state, shutdown)
@@ -121,6 +133,12 @@ pub fn format(args: FormatArgs) -> anyhow::Result<u8> {
     let cfg = args.store.engine_config(DEFAULT_MAX_OBJECT_SIZE);
     match Engine::format(&cfg, args.force) {
         Ok(report) => {
+            // The blob manifest describes chunk objects the format just erased.
+            let manifest = cfg.data_dir.join(appliance_da::store::MANIFEST_FILE);
+            if manifest.exists() {
+                std::fs::remove_file(&manifest)
+                    .with_context(|| format!("removing {}", manifest.display()))?;
+            }
             print_json(&report)?;
             Ok(exit::SUCCESS)
         }

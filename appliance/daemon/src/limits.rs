@@ -51,6 +51,16 @@ pub const DEFAULT_COMPACT_EVERY_SECS: u64 = 60;
 /// while a full read of every drive stays a small share of their bandwidth.
 pub const DEFAULT_SCRUB_EVERY_SECS: u64 = 86_400;
 
+/// Seconds a push of custody columns to one peer may take (a 32 MiB blob's columns for one
+/// peer of three are about 45 MiB over the network plus the peer's proof check).
+pub const CUSTODY_PUSH_TIMEOUT_SECS: u64 = 120;
+
+/// Most boxes `appliance cluster` starts on one machine: each runs its own engine and threads.
+pub const MAX_CLUSTER_NODES: usize = 32;
+
+/// Milliseconds between `appliance cluster`'s checks of its boxes.
+pub const CLUSTER_POLL_MILLIS: u64 = 200;
+
 /// `Cache-Control` of object reads: objects are content-addressed, so the bytes behind an id never
 /// change; caches may keep them for a year (the longest `max-age` caches are asked to honour).
 pub const OBJECT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";

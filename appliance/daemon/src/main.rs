@@ -1,5 +1,6 @@
 //! The `appliance` binary: parses flags, sets up logging and runs the chosen subcommand.
 
+mod cluster_command;
 mod commands;
 
 use std::io::IsTerminal;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         Command::Status(args) => commands::status(args),
         Command::Scrub(args) => commands::scrub(args),
         Command::Rebuild(args) => commands::rebuild(args),
+        Command::Cluster(args) => cluster_command::cluster(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

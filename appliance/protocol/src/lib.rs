@@ -6,5 +6,7 @@ pub mod blob_id;
 pub mod da_limits;
 pub mod fleet;
 pub mod fleet_limits;
+pub mod limits;
+pub mod sample_frames;
 
 pub use blob_id::{BlobId, ParseBlobIdError};

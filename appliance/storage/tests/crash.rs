@@ -7,6 +7,7 @@ mod common;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use appliance_storage::{Engine, ObjectId};
@@ -14,6 +15,9 @@ use rand::{Rng, SeedableRng};
 
 const DRIVE: u64 = 2 << 30;
 const ZONE: u64 = 16 << 20;
+/// How long a writer may take to acknowledge its first object (start-up and recovery included)
+/// before the test calls it stuck; generous for loaded CI machines.
+const FIRST_ACK_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[test]
 fn acknowledged_objects_survive_sigkill() {
@@ -43,17 +47,30 @@ fn acknowledged_objects_survive_sigkill() {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let (line_tx, line_rx) = mpsc::channel();
         let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .collect::<Vec<String>>()
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line_tx.send(line).is_err() {
+                    break;
+                }
+            }
         });
-        std::thread::sleep(Duration::from_millis(rng.random_range(30..400)));
+        let mut lines = Vec::new();
+        // Most kills come after the writer has acknowledged something, so acknowledgements
+        // accumulate however slow a loaded machine makes start-up; the rest land anywhere in
+        // start-up and recovery.
+        if rng.random_range(0..4) != 0 {
+            let first = line_rx
+                .recv_timeout(FIRST_ACK_TIMEOUT)
+                .unwrap_or_else(|e| panic!("iteration {iteration}: no write acknowledged: {e}"));
+            lines.push(first);
+        }
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..300)));
         child.kill().unwrap();
         let status = child.wait().unwrap();
         assert!(status.code().is_none(), "writer exited by itself: {status}");
-        let lines = reader.join().unwrap();
+        reader.join().unwrap();
+        lines.extend(line_rx.try_iter());
         for line in &lines {
             let parts: Vec<&str> = line.split(' ').collect();
             assert_eq!(parts.len(), 4, "bad line {line:?}");

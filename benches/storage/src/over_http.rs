@@ -61,6 +61,8 @@ pub fn measure(args: &Args, w: &Workload) -> anyhow::Result<EngineFigures> {
     let state = Arc::new(AppState {
         max_object_size: engine.max_object_size(),
         engine,
+        cluster: None,
+        blobs: None,
         metrics: None,
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

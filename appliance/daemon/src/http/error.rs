@@ -5,6 +5,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use appliance_da::DaError;
 use appliance_storage::StorageError;
 
 use super::range::RangeError;
@@ -18,10 +19,10 @@ pub enum ApiError {
     /// The request is malformed: an id that is not 64 hex characters, a bad query (400).
     #[error("{0}")]
     BadRequest(String),
-    /// The body exceeds the configured maximum object size (413).
-    #[error("object larger than the maximum of {max} bytes")]
+    /// The body exceeds the configured maximum object or blob size (413).
+    #[error("body larger than the maximum of {max} bytes")]
     TooLarge {
-        /// The configured maximum object size in bytes.
+        /// The configured maximum size in bytes.
         max: u64,
     },
     /// The `Range` header is malformed or lies outside the object (416).
@@ -35,7 +36,7 @@ pub enum ApiError {
     /// No drive has room for the object (507).
     #[error("{0}")]
     DriveFull(String),
-    /// Too many drives have failed to serve the data (503).
+    /// Too many drives have failed to serve the data, or a blob chunk is unrecoverable (503).
     #[error("{0}")]
     Unavailable(String),
     /// Anything else: an I/O or index failure, a lost worker task (500).
@@ -84,6 +85,29 @@ impl From<StorageError> for ApiError {
             }
             StorageError::NoSuchDrive(_) => ApiError::BadRequest(message),
             _ => ApiError::Internal(message),
+        }
+    }
+}
+
+impl From<DaError> for ApiError {
+    fn from(err: DaError) -> Self {
+        let message = err.to_string();
+        match err {
+            DaError::UnknownBlob(_)
+            | DaError::PartialCustody { .. }
+            | DaError::NotCustodied { .. } => ApiError::NotFound(message),
+            DaError::ChunkOutOfRange { .. }
+            | DaError::CellOutOfRange(_)
+            | DaError::Empty
+            | DaError::BadCustody(_) => ApiError::BadRequest(message),
+            DaError::TooLarge { max, .. } => ApiError::TooLarge { max },
+            DaError::Unrecoverable { .. } | DaError::LostCell { .. } => {
+                ApiError::Unavailable(message)
+            }
+            DaError::Storage(storage) => ApiError::from(storage),
+            DaError::Config(_) | DaError::Manifest(_) | DaError::Kzg(_) | DaError::Packing(_) => {
+                ApiError::Internal(message)
+            }
         }
     }
 }
@@ -185,6 +209,49 @@ mod tests {
             api.into_response().headers()[header::CONTENT_RANGE],
             "bytes */10"
         );
+    }
+
+    #[test]
+    fn da_errors_map_to_their_statuses() {
+        let blob = appliance_protocol::BlobId([3; 32]);
+        let cases = [
+            (DaError::UnknownBlob(blob), 404),
+            (DaError::Empty, 400),
+            (DaError::BadCustody("forged".into()), 400),
+            (DaError::PartialCustody { blob, columns: 51 }, 404),
+            (DaError::NotCustodied { cell: 5 }, 404),
+            (
+                DaError::LostCell {
+                    blob,
+                    chunk: 0,
+                    cell: 5,
+                },
+                503,
+            ),
+            (DaError::CellOutOfRange(200), 400),
+            (
+                DaError::ChunkOutOfRange {
+                    chunk: 4,
+                    chunks: 2,
+                },
+                400,
+            ),
+            (DaError::TooLarge { size: 9, max: 8 }, 413),
+            (
+                DaError::Unrecoverable {
+                    blob,
+                    chunk: 0,
+                    intact: 10,
+                },
+                503,
+            ),
+            (DaError::Storage(StorageError::OutOfSpace { drive: 1 }), 507),
+            (DaError::Manifest("broken".into()), 500),
+        ];
+        for (err, code) in cases {
+            let text = err.to_string();
+            assert_eq!(ApiError::from(err).status().as_u16(), code, "{text}");
+        }
     }
 
     #[test]

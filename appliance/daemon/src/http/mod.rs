@@ -1,6 +1,9 @@
-//! The HTTP API: object routes, health, metrics and admin, and their shared error type.
+//! The HTTP API: object routes, blob routes, health, metrics and admin, and their shared error
+//! type.
 
 pub mod admin;
+pub mod blobs;
+pub mod custody;
 pub mod error;
 pub mod health;
 pub mod metrics;
@@ -10,12 +13,14 @@ pub mod request_metrics;
 
 use std::sync::Arc;
 
+use appliance_da::BlobStore;
 use appliance_storage::{Engine, StorageError};
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::trace::TraceLayer;
 
+use crate::cluster::Cluster;
 use error::ApiError;
 
 /// What every handler shares.
@@ -24,6 +29,11 @@ pub struct AppState {
     pub engine: Engine,
     /// Largest object a PUT accepts; the engine enforces the same limit.
     pub max_object_size: u64,
+    /// The data-availability blob store over the same engine; `None` answers the blob routes
+    /// with 404.
+    pub blobs: Option<BlobStore>,
+    /// This box's node id and peers; `None` (or no peers) disperses without pushing custody.
+    pub cluster: Option<Cluster>,
     /// Renders the Prometheus text of `GET /metrics`; `None` when no exporter is installed.
     pub metrics: Option<PrometheusHandle>,
 }
@@ -32,6 +42,8 @@ pub struct AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(objects::routes())
+        .merge(blobs::routes())
+        .merge(custody::routes())
         .merge(health::routes())
         .merge(metrics::routes())
         .merge(admin::routes())

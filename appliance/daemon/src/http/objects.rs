@@ -119,7 +119,8 @@ fn not_modified(id: &ObjectId) -> Response {
         .into_response()
 }
 
-fn content_length(headers: &HeaderMap) -> Option<u64> {
+/// The request's `Content-Length`, when present and numeric.
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(header::CONTENT_LENGTH)?
         .to_str()
