@@ -60,8 +60,20 @@ impl BoxKey {
             }
             Err(err) => return Err(io(err)),
         };
+        BoxKey::from_pkcs8(pkcs8).map_err(|problem| key_error(&path, problem))
+    }
+
+    /// A new key, kept in memory only (simulated boxes in benchmarks and tests).
+    pub fn generate() -> BoxKey {
+        let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+            .expect("the system random generator works");
+        BoxKey::from_pkcs8(doc.as_ref().to_vec()).expect("ring's own PKCS#8 parses")
+    }
+
+    /// The key from its PKCS#8 DER; the error says what is wrong.
+    pub fn from_pkcs8(pkcs8: Vec<u8>) -> Result<BoxKey, String> {
         let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8)
-            .map_err(|e| key_error(&path, format!("not an ed25519 PKCS#8 key ({e})")))?;
+            .map_err(|e| format!("not an ed25519 PKCS#8 key ({e})"))?;
         Ok(BoxKey { pair, pkcs8 })
     }
 
@@ -131,6 +143,15 @@ mod tests {
             std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn generated_keys_differ_and_round_trip() {
+        let a = BoxKey::generate();
+        assert_ne!(a.public_key(), BoxKey::generate().public_key());
+        let again = BoxKey::from_pkcs8(a.pkcs8().to_vec()).unwrap();
+        assert_eq!(again.node_id(), a.node_id());
+        assert!(BoxKey::from_pkcs8(vec![1, 2, 3]).is_err());
     }
 
     #[test]

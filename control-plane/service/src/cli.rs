@@ -26,7 +26,7 @@ serves heartbeats over TLS and requires the client certificate a box is issued o
 A box from enrollment to approved:
   1. an admin creates a one-time token:   POST /api/tokens {\"expires_in_secs\": 3600}
   2. the box enrolls with it:              appliance up --control-plane URL --enroll-token TOKEN
-  3. an operator approves the box:         POST /api/boxes/NODE_ID/approve  (or run with --auto-approve)
+  3. an operator approves it:              POST /api/boxes/NODE_ID/approve (or --auto-approve)
   4. the box fetches its certificate and sends heartbeats to the agent listener over mTLS.
 
 The first start creates the data folder: the store (control-plane.redb), the CA (ca-cert.pem,

@@ -17,6 +17,7 @@ pub mod chain;
 pub mod cli;
 pub mod credentials;
 pub mod health;
+pub mod heartbeat_buffer;
 pub mod limits;
 pub mod roles;
 pub mod server;

@@ -12,6 +12,11 @@ pub const MISSED_HEARTBEATS_UNHEALTHY: u64 = 3;
 /// half, rarely enough that 10 000 boxes cost the control plane a few hundred requests a second.
 pub const DEFAULT_HEARTBEAT_EVERY_MS: u64 = 30_000;
 
+/// Milliseconds between writes of buffered heartbeats to the store: one transaction carries
+/// every box's latest heartbeat, so 10 000 boxes cost two commits a second; a crash loses at most
+/// this much of heartbeat history (the boxes send the next one anyway).
+pub const HEARTBEAT_FLUSH_MS: u64 = 500;
+
 /// Shortest heartbeat period the flag accepts: tests use 100 ms; below that the control plane
 /// would mostly measure its own scheduling.
 pub const MIN_HEARTBEAT_EVERY_MS: u64 = 50;

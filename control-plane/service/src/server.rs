@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -16,6 +17,8 @@ use crate::api::{agent_router, now_ms, public_router, AppState, ServiceConfig};
 use crate::ca::{CaError, CertificateAuthority};
 use crate::chain::ChainRegistration;
 use crate::credentials::{hash_password, new_secret, PasswordError};
+use crate::heartbeat_buffer::HeartbeatBuffer;
+use crate::limits::HEARTBEAT_FLUSH_MS;
 use crate::roles::Role;
 use crate::store::{RedbStore, Store, StoreError, UserRecord};
 
@@ -96,6 +99,7 @@ pub struct Running {
     pub agent_url: String,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    state: Arc<AppState>,
 }
 
 impl Running {
@@ -106,6 +110,19 @@ impl Running {
         for task in self.tasks {
             let _ = task.await;
         }
+        flush(&self.state).await;
+    }
+}
+
+/// Writes the buffered heartbeats; a failure is logged (they stay buffered for the next try).
+async fn flush(state: &Arc<AppState>) {
+    let worker = Arc::clone(state);
+    let written =
+        tokio::task::spawn_blocking(move || worker.heartbeats.flush(worker.store.as_ref())).await;
+    match written {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) => tracing::error!(%err, "writing heartbeats failed"),
+        Err(err) => tracing::error!(%err, "the heartbeat writer task failed"),
     }
 }
 
@@ -239,6 +256,7 @@ pub async fn start(
         store,
         ca,
         chain,
+        heartbeats: HeartbeatBuffer::default(),
         config: ServiceConfig {
             auto_approve: cfg.auto_approve,
             heartbeat_every_ms: cfg.heartbeat_every_ms,
@@ -262,16 +280,29 @@ pub async fn start(
     let agent_task = tokio::spawn(agent_listener::serve(
         agent,
         tls,
-        agent_router(state),
-        signal(stopped),
+        agent_router(Arc::clone(&state)),
+        signal(stopped.clone()),
     ));
+    let flusher_state = Arc::clone(&state);
+    let flusher_stop = signal(stopped);
+    let flusher = tokio::spawn(async move {
+        tokio::pin!(flusher_stop);
+        let mut tick = tokio::time::interval(Duration::from_millis(HEARTBEAT_FLUSH_MS));
+        loop {
+            tokio::select! {
+                _ = &mut flusher_stop => return,
+                _ = tick.tick() => flush(&flusher_state).await,
+            }
+        }
+    });
     tracing::info!(%public_addr, %agent_addr, %agent_url, "control plane serving");
     Ok(Running {
         public_addr,
         agent_addr,
         agent_url,
         stop,
-        tasks: vec![public_task, agent_task],
+        tasks: vec![public_task, agent_task, flusher],
+        state,
     })
 }
 

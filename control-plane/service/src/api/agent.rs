@@ -55,10 +55,9 @@ pub async fn heartbeat(
             record.node_id, record.status
         )));
     }
-    let node = record.node_id.clone();
-    let record = state
-        .store(move |store| store.record_heartbeat(&node, now_ms(), &beat))
-        .await?;
+    state
+        .heartbeats
+        .record(record.node_id.clone(), now_ms(), beat);
     Ok(Json(HeartbeatAck {
         node_id: record.node_id,
         zone: record.zone,

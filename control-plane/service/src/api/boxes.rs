@@ -110,7 +110,8 @@ impl AppState {
             .map_or(ChainStatus::NotConfigured, |chain| chain.status(node_id))
     }
 
-    fn detail(&self, record: BoxRecord) -> BoxDetail {
+    fn detail(&self, mut record: BoxRecord) -> BoxDetail {
+        self.heartbeats.overlay(&mut record);
         BoxDetail {
             health: self.health_of(&record, now_ms()),
             chain: self.chain_status(&record.node_id),
@@ -130,7 +131,10 @@ pub async fn list_boxes(
     let now = now_ms();
     let list = boxes
         .into_iter()
-        .map(|record| (state.health_of(&record, now), record))
+        .map(|mut record| {
+            state.heartbeats.overlay(&mut record);
+            (state.health_of(&record, now), record)
+        })
         .filter(|(health, record)| {
             filter.status.is_none_or(|s| s == record.status)
                 && filter
@@ -185,7 +189,7 @@ pub async fn approve_box(
 ) -> Result<BoxRecord, ApiError> {
     let worker = Arc::clone(state);
     let target = node_id.clone();
-    let record = state
+    let mut record = state
         .store(move |store| {
             store.update_box(&target, &mut |record| {
                 match record.status {
@@ -227,6 +231,7 @@ pub async fn approve_box(
             serde_json::json!({ "cert_fingerprint": record.cert_fingerprint }),
         )
         .await?;
+    state.heartbeats.overlay(&mut record);
     if let Some(chain) = &state.chain {
         let mut public_key = [0u8; 32];
         hex::decode_to_slice(&record.public_key, &mut public_key)

@@ -25,6 +25,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::ca::CertificateAuthority;
 use crate::chain::ChainRegistration;
+use crate::heartbeat_buffer::HeartbeatBuffer;
 use crate::limits::MAX_BODY_BYTES;
 use crate::roles::Role;
 use crate::store::{AuditEntry, Store, StoreError};
@@ -49,6 +50,8 @@ pub struct AppState {
     pub ca: CertificateAuthority,
     /// Registers approved boxes on chain; `None` when no chain is configured.
     pub chain: Option<Arc<dyn ChainRegistration>>,
+    /// Heartbeats not yet written to the store.
+    pub heartbeats: HeartbeatBuffer,
     /// Settings.
     pub config: ServiceConfig,
 }

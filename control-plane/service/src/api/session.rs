@@ -12,7 +12,7 @@ use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::{now_ms, AppState, StrictJson};
 use crate::credentials::{hash_password, hash_secret, new_secret, verify_password};
-use crate::limits::SESSION_TTL_SECS;
+use crate::limits::{MAX_USERNAME_LEN, SESSION_TTL_SECS};
 use crate::roles::Role;
 use crate::store::SessionRecord;
 
@@ -71,11 +71,13 @@ pub async fn login(
     let user = match user {
         Some(user) if ok => user,
         _ => {
+            // The name is the caller's: keep a bounded prefix of it in the log.
+            let name: String = request.username.chars().take(MAX_USERNAME_LEN).collect();
             state
                 .audit(
-                    format!("user:{}", request.username),
+                    format!("user:{name}"),
                     "session.login_failed",
-                    request.username.clone(),
+                    name,
                     serde_json::json!({}),
                 )
                 .await?;

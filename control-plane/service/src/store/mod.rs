@@ -97,6 +97,17 @@ pub struct SessionRecord {
     pub expires_at_ms: u64,
 }
 
+/// A box's latest heartbeat, waiting to be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatRecord {
+    /// The box.
+    pub node_id: String,
+    /// When the heartbeat arrived (ms since the Unix epoch).
+    pub at_ms: u64,
+    /// What it reported.
+    pub heartbeat: Heartbeat,
+}
+
 /// A change, as the audit log keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
@@ -193,14 +204,9 @@ pub trait Store: Send + Sync + 'static {
         change: &mut dyn FnMut(&mut BoxRecord) -> Result<(), StoreError>,
     ) -> Result<BoxRecord, StoreError>;
 
-    /// Records a heartbeat. Heartbeats are frequent and superseded by the next, so an
-    /// implementation may make them durable lazily (a crash loses at most the latest ones).
-    fn record_heartbeat(
-        &self,
-        node_id: &str,
-        at_ms: u64,
-        heartbeat: &Heartbeat,
-    ) -> Result<BoxRecord, StoreError>;
+    /// Records a batch of heartbeats (the latest of each box) in one transaction; boxes no
+    /// longer stored are skipped.
+    fn record_heartbeats(&self, beats: &[HeartbeatRecord]) -> Result<(), StoreError>;
 
     /// One account.
     fn get_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;

@@ -3,13 +3,13 @@
 
 use std::path::Path;
 
-use appliance_protocol::fleet::Heartbeat;
-use redb::{Database, Durability, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{
-    AuditEntry, BoxRecord, SessionRecord, Store, StoreError, TokenRecord, TokenRefusal, UserRecord,
+    AuditEntry, BoxRecord, HeartbeatRecord, SessionRecord, Store, StoreError, TokenRecord,
+    TokenRefusal, UserRecord,
 };
 
 /// Boxes by node id.
@@ -86,11 +86,9 @@ impl RedbStore {
     fn change_box(
         &self,
         node_id: &str,
-        durability: Durability,
         change: &mut dyn FnMut(&mut BoxRecord) -> Result<(), StoreError>,
     ) -> Result<BoxRecord, StoreError> {
-        let mut txn = self.db.begin_write().map_err(backend)?;
-        txn.set_durability(durability);
+        let txn = self.db.begin_write().map_err(backend)?;
         let record = {
             let mut boxes = txn.open_table(BOXES).map_err(backend)?;
             let mut record: BoxRecord = match boxes.get(node_id).map_err(backend)? {
@@ -215,21 +213,27 @@ impl Store for RedbStore {
         node_id: &str,
         change: &mut dyn FnMut(&mut BoxRecord) -> Result<(), StoreError>,
     ) -> Result<BoxRecord, StoreError> {
-        self.change_box(node_id, Durability::Immediate, change)
+        self.change_box(node_id, change)
     }
 
-    fn record_heartbeat(
-        &self,
-        node_id: &str,
-        at_ms: u64,
-        heartbeat: &Heartbeat,
-    ) -> Result<BoxRecord, StoreError> {
-        // Eventual: no fsync per heartbeat; the next durable commit persists the latest one.
-        self.change_box(node_id, Durability::Eventual, &mut |record| {
-            record.last_heartbeat_ms = Some(at_ms);
-            record.inventory = Some(heartbeat.clone());
-            Ok(())
-        })
+    fn record_heartbeats(&self, beats: &[HeartbeatRecord]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        {
+            let mut boxes = txn.open_table(BOXES).map_err(backend)?;
+            for beat in beats {
+                let mut record: BoxRecord =
+                    match boxes.get(beat.node_id.as_str()).map_err(backend)? {
+                        Some(value) => decode(value.value())?,
+                        None => continue,
+                    };
+                record.last_heartbeat_ms = Some(beat.at_ms);
+                record.inventory = Some(beat.heartbeat.clone());
+                boxes
+                    .insert(beat.node_id.as_str(), encode(&record)?.as_slice())
+                    .map_err(backend)?;
+            }
+        }
+        txn.commit().map_err(backend)
     }
 
     fn get_user(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -482,6 +486,33 @@ mod tests {
             store.create_user(&store.get_user("u").unwrap().unwrap()),
             Err(StoreError::Exists(_))
         ));
+    }
+
+    #[test]
+    fn heartbeats_are_written_in_batches() {
+        let (_dir, store) = store();
+        store.put_token("t", &token("t", 100)).unwrap();
+        store.enroll("t", 1, new_box("a")).unwrap();
+        let beat = |node: &str, at_ms| HeartbeatRecord {
+            node_id: node.into(),
+            at_ms,
+            heartbeat: appliance_protocol::fleet::Heartbeat {
+                firmware_version: format!("v{at_ms}"),
+                modules: ModuleProfile::default(),
+                drives: vec![],
+                gpus: vec![],
+                storage: None,
+                da: None,
+            },
+        };
+        // A box that is gone is skipped, the others are written.
+        store
+            .record_heartbeats(&[beat("gone", 5), beat("a", 7)])
+            .unwrap();
+        let record = store.get_box("a").unwrap().unwrap();
+        assert_eq!(record.last_heartbeat_ms, Some(7));
+        assert_eq!(record.inventory.unwrap().firmware_version, "v7");
+        assert!(store.get_box("gone").unwrap().is_none());
     }
 
     #[test]
