@@ -73,3 +73,11 @@ pub const CLUSTER_POLL_MILLIS: u64 = 200;
 /// `Cache-Control` of object reads: objects are content-addressed, so the bytes behind an id never
 /// change; caches may keep them for a year (the longest `max-age` caches are asked to honour).
 pub const OBJECT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+
+/// Bytes of a refused, over-limit body still read and dropped so the client sees the 413 rather
+/// than a reset: covers any client that overshot by a few socket buffers, while one streaming
+/// far more is cut off.
+pub const OVERSIZED_DRAIN_BYTES: usize = 8 << 20;
+
+/// Longest time spent dropping the rest of a refused body (see [`OVERSIZED_DRAIN_BYTES`]).
+pub const OVERSIZED_DRAIN_MILLIS: u64 = 2000;

@@ -106,6 +106,7 @@ pub(super) async fn read_body(
         let piece = piece
             .map_err(|e| ApiError::BadRequest(format!("reading the request body failed: {e}")))?;
         if (data.len() + piece.len()) as u64 > max {
+            super::oversized::drain(&mut stream).await;
             return Err(ApiError::TooLarge { max });
         }
         data.extend_from_slice(&piece);

@@ -8,6 +8,7 @@ pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod objects;
+mod oversized;
 pub mod range;
 pub mod request_metrics;
 

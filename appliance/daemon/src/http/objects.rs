@@ -160,6 +160,7 @@ async fn put_object(
             })?;
             received += chunk.len() as u64;
             if received > max {
+                super::oversized::drain(&mut stream).await;
                 return Err(ApiError::TooLarge { max });
             }
             if tx.send(BodyMessage::Chunk(chunk)).await.is_err() {

@@ -1,0 +1,30 @@
+//! Refusing a body that crossed its limit while streaming in.
+//!
+//! A server that answers 413 and closes at once races the client still writing: the client's
+//! write fails and it reports a reset instead of the answer. Like a web server's lingering
+//! close, the rest of the body is read and dropped first, within a byte and time budget, so a
+//! client that overshot by a little reads the 413.
+
+use std::time::Duration;
+
+use axum::body::BodyDataStream;
+use futures_util::StreamExt;
+
+use crate::limits::{OVERSIZED_DRAIN_BYTES, OVERSIZED_DRAIN_MILLIS};
+
+/// Reads and drops what is left of `stream`, up to [`OVERSIZED_DRAIN_BYTES`] or
+/// [`OVERSIZED_DRAIN_MILLIS`], whichever comes first.
+pub(super) async fn drain(stream: &mut BodyDataStream) {
+    let discard = async {
+        let mut dropped = 0usize;
+        while let Some(Ok(piece)) = stream.next().await {
+            dropped += piece.len();
+            if dropped > OVERSIZED_DRAIN_BYTES {
+                break;
+            }
+        }
+    };
+    // Past the budget the connection is closed with the body unread; the client may then see
+    // a reset, which is all a client sending that much more than allowed can expect.
+    let _ = tokio::time::timeout(Duration::from_millis(OVERSIZED_DRAIN_MILLIS), discard).await;
+}
