@@ -1,17 +1,15 @@
 //! Many small multi-scalar multiplications over fixed points (FK20's 128 rows of 64 points).
 //!
 //! Each point gets a table of its multiples `1..=2^(w-1)`; scalars become signed `w`-bit digits.
-//! Window by window, every row's selected multiples are summed pairwise in affine coordinates
-//! with one shared field inversion per level (Montgomery's trick), which makes an addition about
-//! half the cost of a mixed projective one; the row accumulators are then doubled `w` times.
+//! Window by window, every row's selected multiples are summed with batch-affine additions
+//! ([`crate::affine_sum`]); the row accumulators are then doubled `w` times.
 
 use blstrs::{G1Affine, G1Projective, Scalar};
-use ff::Field;
 use group::prime::PrimeCurveAffine;
 use group::{Curve, Group};
 use rayon::prelude::*;
 
-use crate::field::{batch_invert, batch_invert_nonzero};
+use crate::affine_sum::sum_groups;
 use crate::limits::FIXED_BASE_WINDOW_BITS as W;
 
 /// Multiples stored per point: `1..=2^(w-1)` (negatives come from negating `y`).
@@ -87,29 +85,22 @@ impl FixedBaseTable {
                     *a = a.double();
                 }
             }
-            let lists: Vec<Vec<G1Affine>> = chunk
-                .iter()
-                .zip(&digits)
-                .map(|((row, _), row_digits)| {
-                    let table = &self.rows[*row];
-                    row_digits
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, d)| d[window] != 0)
-                        .map(|(point, d)| {
-                            let digit = d[window];
-                            let entry =
-                                table[point * MULTIPLES + usize::from(digit.unsigned_abs()) - 1];
-                            if digit < 0 {
-                                -entry
-                            } else {
-                                entry
-                            }
-                        })
-                        .collect()
-                })
-                .collect();
-            for (a, sum) in acc.iter_mut().zip(batch_sum(lists)) {
+            let mut terms = Vec::new();
+            let mut lens = Vec::with_capacity(chunk.len());
+            for ((row, _), row_digits) in chunk.iter().zip(&digits) {
+                let table = &self.rows[*row];
+                let before = terms.len();
+                for (point, d) in row_digits.iter().enumerate() {
+                    let digit = d[window];
+                    if digit == 0 {
+                        continue;
+                    }
+                    let entry = table[point * MULTIPLES + usize::from(digit.unsigned_abs()) - 1];
+                    terms.push(if digit < 0 { -entry } else { entry });
+                }
+                lens.push(terms.len() - before);
+            }
+            for (a, sum) in acc.iter_mut().zip(sum_groups(terms, lens)) {
                 *a += &sum;
             }
         }
@@ -146,60 +137,10 @@ fn signed_digits(scalar: &Scalar) -> [i16; WINDOWS] {
     digits
 }
 
-/// Sums each list of non-identity affine points, level by level, sharing one inversion per level.
-/// (blstrs does not name its base-field type, so its values are only ever inferred here.)
-fn batch_sum(mut lists: Vec<Vec<G1Affine>>) -> Vec<G1Affine> {
-    loop {
-        let mut denominators = Vec::new();
-        for list in &lists {
-            for pair in list.chunks_exact(2) {
-                denominators.push(pair[1].x() - pair[0].x());
-            }
-        }
-        if denominators.is_empty() {
-            break;
-        }
-        // Equal x coordinates (a doubling or a cancellation) are rare: only then pay for the
-        // zero-aware inversion and the per-pair check.
-        let all_distinct = batch_invert_nonzero(&mut denominators);
-        if !all_distinct {
-            batch_invert(&mut denominators);
-        }
-        let mut inverses = denominators.into_iter();
-        for list in lists.iter_mut() {
-            let mut next = Vec::with_capacity(list.len().div_ceil(2));
-            for pair in list.chunks(2) {
-                let [p, q] = pair else {
-                    next.push(pair[0]);
-                    continue;
-                };
-                let inv = inverses.next().expect("one inverse per pair");
-                if !all_distinct && bool::from(inv.is_zero()) {
-                    // Equal x: a doubling or a cancellation, done the slow way.
-                    let sum = (G1Projective::from(p) + q).to_affine();
-                    if !bool::from(sum.is_identity()) {
-                        next.push(sum);
-                    }
-                    continue;
-                }
-                let (x1, y1, x2, y2) = (p.x(), p.y(), q.x(), q.y());
-                let lambda = (y2 - y1) * inv;
-                let x3 = lambda.square() - x1 - x2;
-                let y3 = lambda * (x1 - x3) - y1;
-                next.push(G1Affine::from_raw_unchecked(x3, y3, false));
-            }
-            *list = next;
-        }
-    }
-    lists
-        .into_iter()
-        .map(|list| list.first().copied().unwrap_or_else(G1Affine::identity))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ff::Field;
 
     #[test]
     fn signed_digits_recompose_the_scalar() {

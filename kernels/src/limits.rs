@@ -51,3 +51,8 @@ pub const MAX_CHUNKS: usize = 4096;
 /// point (100 MB for FK20's 8192 points, as c-kzg's precompute 8) for 33 windows of additions;
 /// measured 20% faster than 6 bits (25 MB, 44 windows) and 35% faster than blst's Pippenger.
 pub const FIXED_BASE_WINDOW_BITS: usize = 8;
+
+/// Window of the shifted-base MSM behind commitments: the 4096 Lagrange points are stored with
+/// their 22 window shifts (8.6 MB); 2048 buckets keep the bucket-combining cost small beside the
+/// 90k batch-affine term additions.
+pub const COMMIT_WINDOW_BITS: usize = 12;

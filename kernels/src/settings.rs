@@ -13,6 +13,7 @@ use crate::fk20::Fk20Table;
 use crate::limits::{
     FIELD_ELEMENTS_PER_BLOB, FIELD_ELEMENTS_PER_CELL, FIELD_ELEMENTS_PER_EXT_BLOB,
 };
+use crate::shifted_base_msm::ShiftedBaseTable;
 use crate::trusted_setup::TrustedSetup;
 
 /// Everything the KZG calls need, built once. Methods for EIP-4844 and EIP-7594 live in
@@ -43,6 +44,8 @@ pub struct KzgSettings {
     pub(crate) s_cell_prepared: G2Prepared,
     /// FK20 tables, built on first use of a cell-proof call.
     fk20: OnceLock<Fk20Table>,
+    /// Window shifts of the Lagrange points, built on first use of a commitment or proof.
+    lagrange: OnceLock<ShiftedBaseTable>,
 }
 
 impl KzgSettings {
@@ -85,6 +88,7 @@ impl KzgSettings {
             root_ext,
             roots_ext_brp,
             fk20: OnceLock::new(),
+            lagrange: OnceLock::new(),
         }
     }
 
@@ -104,6 +108,17 @@ impl KzgSettings {
     /// Builds the FK20 tables now instead of on the first cell-proof call.
     pub fn precompute_fk20(&self) {
         self.fk20();
+    }
+
+    /// Builds every precomputed table now (FK20's and the commitment table) instead of on first
+    /// use.
+    pub fn precompute(&self) {
+        rayon::join(|| self.fk20(), || self.lagrange_table());
+    }
+
+    pub(crate) fn lagrange_table(&self) -> &ShiftedBaseTable {
+        self.lagrange
+            .get_or_init(|| ShiftedBaseTable::new(&self.setup.g1_lagrange_brp))
     }
 
     pub(crate) fn fk20(&self) -> &Fk20Table {
