@@ -84,6 +84,29 @@ pub fn sum_groups(mut points: Vec<G1Affine>, mut lens: Vec<usize>) -> Vec<G1Affi
         .collect()
 }
 
+/// `acc[i] += points[i]` for every `i`, in affine coordinates with one shared inversion; neither
+/// side may be the identity.
+pub fn add_each(acc: &mut [G1Affine], points: &[G1Affine]) {
+    assert_eq!(acc.len(), points.len(), "one point per accumulator");
+    let mut denominators: Vec<_> = acc.iter().zip(points).map(|(a, p)| p.x() - a.x()).collect();
+    let all_distinct = batch_invert_nonzero(&mut denominators);
+    if !all_distinct {
+        batch_invert(&mut denominators);
+    }
+    for ((a, p), inv) in acc.iter_mut().zip(points).zip(&denominators) {
+        if !all_distinct && bool::from(inv.is_zero()) {
+            // Equal x: a doubling or a cancellation, done the slow way.
+            *a = (G1Projective::from(*a) + p).to_affine();
+            continue;
+        }
+        let (x1, y1, x2, y2) = (a.x(), a.y(), p.x(), p.y());
+        let lambda = (y2 - y1) * inv;
+        let x3 = lambda.square() - x1 - x2;
+        let y3 = lambda * (x1 - x3) - y1;
+        *a = G1Affine::from_raw_unchecked(x3, y3, false);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +136,22 @@ mod tests {
                 .fold(G1Projective::identity(), |acc, q| acc + q);
             assert_eq!(G1Projective::from(sum), expected);
         }
+    }
+
+    #[test]
+    fn pairwise_additions_match_projective_ones_including_doublings_and_cancellations() {
+        let g = G1Projective::generator();
+        let p = |i: u64| (g * Scalar::from(i * 31 + 1)).to_affine();
+        let mut acc = vec![p(1), p(2), p(3), p(4)];
+        let points = vec![p(7), p(2), -p(3), p(8)];
+        let expected: Vec<G1Projective> = acc
+            .iter()
+            .zip(&points)
+            .map(|(a, q)| G1Projective::from(a) + q)
+            .collect();
+        add_each(&mut acc, &points);
+        let got: Vec<G1Projective> = acc.iter().map(G1Projective::from).collect();
+        assert_eq!(got, expected);
+        assert!(bool::from(acc[2].is_identity()));
     }
 }

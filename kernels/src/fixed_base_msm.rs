@@ -9,7 +9,7 @@ use group::prime::PrimeCurveAffine;
 use group::{Curve, Group};
 use rayon::prelude::*;
 
-use crate::affine_sum::sum_groups;
+use crate::affine_sum::{add_each, sum_groups};
 use crate::limits::FIXED_BASE_WINDOW_BITS as W;
 
 /// Multiples stored per point: `1..=2^(w-1)` (negatives come from negating `y`).
@@ -33,18 +33,31 @@ impl FixedBaseTable {
             .par_iter()
             .map(|points| {
                 assert_eq!(points.len(), points_per_row, "rows differ in length");
-                let mut multiples = Vec::with_capacity(points.len() * MULTIPLES);
-                for point in points {
-                    assert!(!bool::from(point.is_identity()), "identity base");
-                    let mut acc = G1Projective::from(point);
-                    for _ in 0..MULTIPLES {
-                        multiples.push(acc);
-                        acc += point;
+                assert!(
+                    points.iter().all(|p| !bool::from(p.is_identity())),
+                    "identity base"
+                );
+                // Multiple d + 1 = multiple d + point, for all points of the row at once with
+                // batch-affine additions (2P is a doubling, done projectively).
+                let doubles: Vec<G1Projective> = points
+                    .iter()
+                    .map(|p| G1Projective::from(p).double())
+                    .collect();
+                let mut acc = vec![G1Affine::identity(); points.len()];
+                G1Projective::batch_normalize(&doubles, &mut acc);
+                let mut multiples = vec![G1Affine::identity(); points.len() * MULTIPLES];
+                for (i, point) in points.iter().enumerate() {
+                    multiples[i * MULTIPLES] = *point;
+                }
+                for d in 1..MULTIPLES {
+                    for (i, a) in acc.iter().enumerate() {
+                        multiples[i * MULTIPLES + d] = *a;
+                    }
+                    if d + 1 < MULTIPLES {
+                        add_each(&mut acc, points);
                     }
                 }
-                let mut affine = vec![G1Affine::identity(); multiples.len()];
-                G1Projective::batch_normalize(&multiples, &mut affine);
-                affine
+                multiples
             })
             .collect();
         Self {
