@@ -10,7 +10,7 @@ use group::{Curve, Group};
 use rayon::prelude::*;
 
 use crate::affine_sum::{add_each, sum_groups};
-use crate::limits::FIXED_BASE_WINDOW_BITS as W;
+use crate::limits::{FIXED_BASE_TERMS_PER_BATCH as TERMS_PER_BATCH, FIXED_BASE_WINDOW_BITS as W};
 
 /// Multiples stored per point: `1..=2^(w-1)` (negatives come from negating `y`).
 const MULTIPLES: usize = 1 << (W - 1);
@@ -91,30 +91,39 @@ impl FixedBaseTable {
                 row.iter().map(signed_digits).collect()
             })
             .collect();
+        // Several windows go into one batch-affine summation when the chunk has few rows, so the
+        // inversions per level are shared by about the same number of terms whatever the chunk.
+        let per_batch =
+            (TERMS_PER_BATCH / (chunk.len() * self.points_per_row).max(1)).clamp(1, WINDOWS);
+        let windows: Vec<usize> = (0..WINDOWS).rev().collect();
         let mut acc = vec![G1Projective::identity(); chunk.len()];
-        for window in (0..WINDOWS).rev() {
-            for a in acc.iter_mut() {
-                for _ in 0..W {
-                    *a = a.double();
-                }
-            }
-            let mut terms = Vec::new();
-            let mut lens = Vec::with_capacity(chunk.len());
-            for ((row, _), row_digits) in chunk.iter().zip(&digits) {
-                let table = &self.rows[*row];
-                let before = terms.len();
-                for (point, d) in row_digits.iter().enumerate() {
-                    let digit = d[window];
-                    if digit == 0 {
-                        continue;
+        for batch in windows.chunks(per_batch) {
+            let mut terms = Vec::with_capacity(batch.len() * chunk.len() * self.points_per_row);
+            let mut lens = Vec::with_capacity(batch.len() * chunk.len());
+            for &window in batch {
+                for ((row, _), row_digits) in chunk.iter().zip(&digits) {
+                    let table = &self.rows[*row];
+                    let before = terms.len();
+                    for (point, d) in row_digits.iter().enumerate() {
+                        let digit = d[window];
+                        if digit == 0 {
+                            continue;
+                        }
+                        let entry =
+                            table[point * MULTIPLES + usize::from(digit.unsigned_abs()) - 1];
+                        terms.push(if digit < 0 { -entry } else { entry });
                     }
-                    let entry = table[point * MULTIPLES + usize::from(digit.unsigned_abs()) - 1];
-                    terms.push(if digit < 0 { -entry } else { entry });
+                    lens.push(terms.len() - before);
                 }
-                lens.push(terms.len() - before);
             }
-            for (a, sum) in acc.iter_mut().zip(sum_groups(terms, lens)) {
-                *a += &sum;
+            // Window by window, most significant first: acc = 2^w * acc + window sum.
+            for window_sums in sum_groups(terms, lens).chunks(chunk.len()) {
+                for (a, sum) in acc.iter_mut().zip(window_sums) {
+                    for _ in 0..W {
+                        *a = a.double();
+                    }
+                    *a += sum;
+                }
             }
         }
         acc

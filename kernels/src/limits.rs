@@ -56,3 +56,8 @@ pub const FIXED_BASE_WINDOW_BITS: usize = 8;
 /// their 22 window shifts (8.6 MB); 2048 buckets keep the bucket-combining cost small beside the
 /// 90k batch-affine term additions.
 pub const COMMIT_WINDOW_BITS: usize = 12;
+
+/// Terms of FK20's fixed-base MSM summed together (one field inversion per level shared by all):
+/// 8192 affine points, 768 KiB, stay in L2; a task with few rows (many threads) takes several
+/// windows at once so its inversions are not spread over a handful of additions.
+pub const FIXED_BASE_TERMS_PER_BATCH: usize = 8192;
