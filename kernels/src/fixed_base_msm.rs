@@ -209,4 +209,24 @@ mod tests {
             assert_eq!(result, expected);
         }
     }
+
+    #[test]
+    fn a_long_row_sums_windows_in_uneven_batches() {
+        // 600 points: 8192 / 600 = 13 windows per batch, so the 33 windows go as 13, 13, 7.
+        let points_per_row = 600;
+        assert_eq!(TERMS_PER_BATCH / points_per_row, 13);
+        let g = G1Projective::generator();
+        let points: Vec<G1Affine> = (1..=points_per_row as u64)
+            .map(|i| (g * Scalar::from(i * 65_537 + 11)).to_affine())
+            .collect();
+        let table = FixedBaseTable::new(std::slice::from_ref(&points));
+        let scalars: Vec<Scalar> = (0..points_per_row as u64)
+            .map(|i| -Scalar::from(i + 5).square().square().square())
+            .collect();
+        let expected = points
+            .iter()
+            .zip(&scalars)
+            .fold(G1Projective::identity(), |acc, (p, s)| acc + p * s);
+        assert_eq!(table.msm_rows(&[scalars]), vec![expected]);
+    }
 }
