@@ -1,18 +1,16 @@
 //! Many small multi-scalar multiplications over fixed points (FK20's 128 rows of 64 points).
 //!
 //! Each point gets a table of its multiples `1..=2^(w-1)`; scalars become signed `w`-bit digits.
-//! Window by window, every row's selected multiples are summed pairwise in affine coordinates
-//! with one shared field inversion per level (Montgomery's trick), which makes an addition about
-//! half the cost of a mixed projective one; the row accumulators are then doubled `w` times.
+//! Window by window, every row's selected multiples are summed with batch-affine additions
+//! ([`crate::affine_sum`]); the row accumulators are then doubled `w` times.
 
 use blstrs::{G1Affine, G1Projective, Scalar};
-use ff::Field;
 use group::prime::PrimeCurveAffine;
 use group::{Curve, Group};
 use rayon::prelude::*;
 
-use crate::field::{batch_invert, batch_invert_nonzero};
-use crate::limits::FIXED_BASE_WINDOW_BITS as W;
+use crate::affine_sum::{add_each, sum_groups};
+use crate::limits::{FIXED_BASE_TERMS_PER_BATCH as TERMS_PER_BATCH, FIXED_BASE_WINDOW_BITS as W};
 
 /// Multiples stored per point: `1..=2^(w-1)` (negatives come from negating `y`).
 const MULTIPLES: usize = 1 << (W - 1);
@@ -35,18 +33,31 @@ impl FixedBaseTable {
             .par_iter()
             .map(|points| {
                 assert_eq!(points.len(), points_per_row, "rows differ in length");
-                let mut multiples = Vec::with_capacity(points.len() * MULTIPLES);
-                for point in points {
-                    assert!(!bool::from(point.is_identity()), "identity base");
-                    let mut acc = G1Projective::from(point);
-                    for _ in 0..MULTIPLES {
-                        multiples.push(acc);
-                        acc += point;
+                assert!(
+                    points.iter().all(|p| !bool::from(p.is_identity())),
+                    "identity base"
+                );
+                // Multiple d + 1 = multiple d + point, for all points of the row at once with
+                // batch-affine additions (2P is a doubling, done projectively).
+                let doubles: Vec<G1Projective> = points
+                    .iter()
+                    .map(|p| G1Projective::from(p).double())
+                    .collect();
+                let mut acc = vec![G1Affine::identity(); points.len()];
+                G1Projective::batch_normalize(&doubles, &mut acc);
+                let mut multiples = vec![G1Affine::identity(); points.len() * MULTIPLES];
+                for (i, point) in points.iter().enumerate() {
+                    multiples[i * MULTIPLES] = *point;
+                }
+                for d in 1..MULTIPLES {
+                    for (i, a) in acc.iter().enumerate() {
+                        multiples[i * MULTIPLES + d] = *a;
+                    }
+                    if d + 1 < MULTIPLES {
+                        add_each(&mut acc, points);
                     }
                 }
-                let mut affine = vec![G1Affine::identity(); multiples.len()];
-                G1Projective::batch_normalize(&multiples, &mut affine);
-                affine
+                multiples
             })
             .collect();
         Self {
@@ -80,37 +91,39 @@ impl FixedBaseTable {
                 row.iter().map(signed_digits).collect()
             })
             .collect();
+        // Several windows go into one batch-affine summation when the chunk has few rows, so the
+        // inversions per level are shared by about the same number of terms whatever the chunk.
+        let per_batch =
+            (TERMS_PER_BATCH / (chunk.len() * self.points_per_row).max(1)).clamp(1, WINDOWS);
+        let windows: Vec<usize> = (0..WINDOWS).rev().collect();
         let mut acc = vec![G1Projective::identity(); chunk.len()];
-        for window in (0..WINDOWS).rev() {
-            for a in acc.iter_mut() {
-                for _ in 0..W {
-                    *a = a.double();
+        for batch in windows.chunks(per_batch) {
+            let mut terms = Vec::with_capacity(batch.len() * chunk.len() * self.points_per_row);
+            let mut lens = Vec::with_capacity(batch.len() * chunk.len());
+            for &window in batch {
+                for ((row, _), row_digits) in chunk.iter().zip(&digits) {
+                    let table = &self.rows[*row];
+                    let before = terms.len();
+                    for (point, d) in row_digits.iter().enumerate() {
+                        let digit = d[window];
+                        if digit == 0 {
+                            continue;
+                        }
+                        let entry =
+                            table[point * MULTIPLES + usize::from(digit.unsigned_abs()) - 1];
+                        terms.push(if digit < 0 { -entry } else { entry });
+                    }
+                    lens.push(terms.len() - before);
                 }
             }
-            let lists: Vec<Vec<G1Affine>> = chunk
-                .iter()
-                .zip(&digits)
-                .map(|((row, _), row_digits)| {
-                    let table = &self.rows[*row];
-                    row_digits
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, d)| d[window] != 0)
-                        .map(|(point, d)| {
-                            let digit = d[window];
-                            let entry =
-                                table[point * MULTIPLES + usize::from(digit.unsigned_abs()) - 1];
-                            if digit < 0 {
-                                -entry
-                            } else {
-                                entry
-                            }
-                        })
-                        .collect()
-                })
-                .collect();
-            for (a, sum) in acc.iter_mut().zip(batch_sum(lists)) {
-                *a += &sum;
+            // Window by window, most significant first: acc = 2^w * acc + window sum.
+            for window_sums in sum_groups(terms, lens).chunks(chunk.len()) {
+                for (a, sum) in acc.iter_mut().zip(window_sums) {
+                    for _ in 0..W {
+                        *a = a.double();
+                    }
+                    *a += sum;
+                }
             }
         }
         acc
@@ -146,60 +159,10 @@ fn signed_digits(scalar: &Scalar) -> [i16; WINDOWS] {
     digits
 }
 
-/// Sums each list of non-identity affine points, level by level, sharing one inversion per level.
-/// (blstrs does not name its base-field type, so its values are only ever inferred here.)
-fn batch_sum(mut lists: Vec<Vec<G1Affine>>) -> Vec<G1Affine> {
-    loop {
-        let mut denominators = Vec::new();
-        for list in &lists {
-            for pair in list.chunks_exact(2) {
-                denominators.push(pair[1].x() - pair[0].x());
-            }
-        }
-        if denominators.is_empty() {
-            break;
-        }
-        // Equal x coordinates (a doubling or a cancellation) are rare: only then pay for the
-        // zero-aware inversion and the per-pair check.
-        let all_distinct = batch_invert_nonzero(&mut denominators);
-        if !all_distinct {
-            batch_invert(&mut denominators);
-        }
-        let mut inverses = denominators.into_iter();
-        for list in lists.iter_mut() {
-            let mut next = Vec::with_capacity(list.len().div_ceil(2));
-            for pair in list.chunks(2) {
-                let [p, q] = pair else {
-                    next.push(pair[0]);
-                    continue;
-                };
-                let inv = inverses.next().expect("one inverse per pair");
-                if !all_distinct && bool::from(inv.is_zero()) {
-                    // Equal x: a doubling or a cancellation, done the slow way.
-                    let sum = (G1Projective::from(p) + q).to_affine();
-                    if !bool::from(sum.is_identity()) {
-                        next.push(sum);
-                    }
-                    continue;
-                }
-                let (x1, y1, x2, y2) = (p.x(), p.y(), q.x(), q.y());
-                let lambda = (y2 - y1) * inv;
-                let x3 = lambda.square() - x1 - x2;
-                let y3 = lambda * (x1 - x3) - y1;
-                next.push(G1Affine::from_raw_unchecked(x3, y3, false));
-            }
-            *list = next;
-        }
-    }
-    lists
-        .into_iter()
-        .map(|list| list.first().copied().unwrap_or_else(G1Affine::identity))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ff::Field;
 
     #[test]
     fn signed_digits_recompose_the_scalar() {
@@ -245,5 +208,25 @@ mod tests {
                 .fold(G1Projective::identity(), |acc, (p, s)| acc + p * s);
             assert_eq!(result, expected);
         }
+    }
+
+    #[test]
+    fn a_long_row_sums_windows_in_uneven_batches() {
+        // 600 points: 8192 / 600 = 13 windows per batch, so the 33 windows go as 13, 13, 7.
+        let points_per_row = 600;
+        assert_eq!(TERMS_PER_BATCH / points_per_row, 13);
+        let g = G1Projective::generator();
+        let points: Vec<G1Affine> = (1..=points_per_row as u64)
+            .map(|i| (g * Scalar::from(i * 65_537 + 11)).to_affine())
+            .collect();
+        let table = FixedBaseTable::new(std::slice::from_ref(&points));
+        let scalars: Vec<Scalar> = (0..points_per_row as u64)
+            .map(|i| -Scalar::from(i + 5).square().square().square())
+            .collect();
+        let expected = points
+            .iter()
+            .zip(&scalars)
+            .fold(G1Projective::identity(), |acc, (p, s)| acc + p * s);
+        assert_eq!(table.msm_rows(&[scalars]), vec![expected]);
     }
 }

@@ -1,12 +1,14 @@
 //! BLS12-381 KZG commitments, EIP-4844 and EIP-7594 cells, proofs and recovery: pure compute, no I/O.
 //!
 //! Layers, bottom to top:
-//! [`field`] and [`curve`] (scalars, points, pairing) → [`fft`] and [`backend`] (the MSM/FFT seam)
+//! [`field`] and [`curve`] (scalars, points, pairing) → [`fft`], [`affine_sum`], [`fixed_base_msm`], [`shifted_base_msm`] and
+//! [`backend`] (the MSM/FFT seam)
 //! → [`polynomial`] → [`erasure`] (Reed–Solomon extension and recovery) → [`single_open`] and
 //! [`fk20`] (one opening, all cell openings) → [`eip4844`] and [`eip7594`] (the public API on
 //! [`KzgSettings`]), with [`serialization`], [`fiat_shamir`] and [`trusted_setup`] beside; [`chunked`] spreads
 //! data larger than one blob over all cores.
 
+pub mod affine_sum;
 pub mod backend;
 pub mod chunked;
 pub mod curve;
@@ -23,6 +25,7 @@ pub mod limits;
 pub mod polynomial;
 pub mod serialization;
 pub mod settings;
+pub mod shifted_base_msm;
 pub mod single_open;
 pub mod trusted_setup;
 

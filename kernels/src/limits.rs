@@ -51,3 +51,13 @@ pub const MAX_CHUNKS: usize = 4096;
 /// point (100 MB for FK20's 8192 points, as c-kzg's precompute 8) for 33 windows of additions;
 /// measured 20% faster than 6 bits (25 MB, 44 windows) and 35% faster than blst's Pippenger.
 pub const FIXED_BASE_WINDOW_BITS: usize = 8;
+
+/// Window of the shifted-base MSM behind commitments: the 4096 Lagrange points are stored with
+/// their 22 window shifts (8.6 MB); 2048 buckets keep the bucket-combining cost small beside the
+/// 90k batch-affine term additions.
+pub const COMMIT_WINDOW_BITS: usize = 12;
+
+/// Terms of FK20's fixed-base MSM summed together (one field inversion per level shared by all):
+/// 8192 affine points, 768 KiB, stay in L2; a task with few rows (many threads) takes several
+/// windows at once so its inversions are not spread over a handful of additions.
+pub const FIXED_BASE_TERMS_PER_BATCH: usize = 8192;

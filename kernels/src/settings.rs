@@ -13,6 +13,7 @@ use crate::fk20::Fk20Table;
 use crate::limits::{
     FIELD_ELEMENTS_PER_BLOB, FIELD_ELEMENTS_PER_CELL, FIELD_ELEMENTS_PER_EXT_BLOB,
 };
+use crate::shifted_base_msm::ShiftedBaseTable;
 use crate::trusted_setup::TrustedSetup;
 
 /// Everything the KZG calls need, built once. Methods for EIP-4844 and EIP-7594 live in
@@ -43,6 +44,10 @@ pub struct KzgSettings {
     pub(crate) s_cell_prepared: G2Prepared,
     /// FK20 tables, built on first use of a cell-proof call.
     fk20: OnceLock<Fk20Table>,
+    /// True when the setup is the embedded Ethereum one, whose FK20 columns are embedded too.
+    ethereum_setup: bool,
+    /// Window shifts of the Lagrange points, built on first use of a commitment or proof.
+    lagrange: OnceLock<ShiftedBaseTable>,
 }
 
 impl KzgSettings {
@@ -85,12 +90,16 @@ impl KzgSettings {
             root_ext,
             roots_ext_brp,
             fk20: OnceLock::new(),
+            ethereum_setup: false,
+            lagrange: OnceLock::new(),
         }
     }
 
     /// Loads the embedded Ethereum setup into fresh settings.
     pub fn load_ethereum() -> Result<Self, SetupError> {
-        Ok(Self::new(TrustedSetup::ethereum()?))
+        let mut settings = Self::new(TrustedSetup::ethereum()?);
+        settings.ethereum_setup = true;
+        Ok(settings)
     }
 
     /// Process-wide settings over the embedded Ethereum setup, loaded on first use.
@@ -106,9 +115,25 @@ impl KzgSettings {
         self.fk20();
     }
 
+    /// Builds every precomputed table now (FK20's and the commitment table) instead of on first
+    /// use.
+    pub fn precompute(&self) {
+        rayon::join(|| self.fk20(), || self.lagrange_table());
+    }
+
+    pub(crate) fn lagrange_table(&self) -> &ShiftedBaseTable {
+        self.lagrange
+            .get_or_init(|| ShiftedBaseTable::new(&self.setup.g1_lagrange_brp))
+    }
+
     pub(crate) fn fk20(&self) -> &Fk20Table {
-        self.fk20
-            .get_or_init(|| Fk20Table::new(&self.setup.g1_monomial, self.backend.as_ref()))
+        self.fk20.get_or_init(|| {
+            if self.ethereum_setup {
+                Fk20Table::ethereum()
+            } else {
+                Fk20Table::new(&self.setup.g1_monomial, self.backend.as_ref())
+            }
+        })
     }
 
     pub(crate) fn g2_generator(&self) -> &G2Affine {

@@ -13,7 +13,7 @@ use crate::settings::KzgSettings;
 pub fn commit(settings: &KzgSettings, evals: &[Scalar]) -> G1Projective {
     settings
         .backend
-        .g1_msm(&settings.setup.g1_lagrange_brp, evals)
+        .g1_shifted_base_msm(settings.lagrange_table(), evals)
 }
 
 /// Proof that the polynomial `evals` takes value `y` at `z`; returns `(proof, y)`.

@@ -236,10 +236,10 @@ fn main() {
     let ours = kernels::KzgSettings::load_ethereum().expect("embedded setup");
     let load = start.elapsed();
     let start = Instant::now();
-    ours.precompute_fk20();
+    ours.precompute();
     let fk20 = start.elapsed();
     println!(
-        "kernels start-up: setup load+validate {:.1} ms, FK20 tables {:.1} ms ({cores} threads)",
+        "kernels start-up: setup load+validate {:.1} ms, tables (FK20, commitment) {:.1} ms ({cores} threads)",
         load.as_secs_f64() * 1e3,
         fk20.as_secs_f64() * 1e3
     );
