@@ -70,7 +70,7 @@ pub fn measure(args: &Args, repeat: usize) -> anyhow::Result<String> {
     blob_cfg.max_blob_size = args.blob_size;
     let store = BlobStore::open(engine.clone(), blob_cfg).context("opening the blob store")?;
     eprintln!("da-bench: building the KZG tables...");
-    KzgSettings::ethereum().precompute_fk20();
+    KzgSettings::ethereum().precompute();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
