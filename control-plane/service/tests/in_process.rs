@@ -30,9 +30,14 @@ impl ChainRegistration for RecordingChain {
         Ok(())
     }
 
+    fn deregister(&self, node_id: &str) -> Result<(), control_plane::chain::ChainHookError> {
+        self.boxes.lock().unwrap().remove(node_id);
+        Ok(())
+    }
+
     fn status(&self, node_id: &str) -> ChainStatus {
         if self.boxes.lock().unwrap().contains_key(node_id) {
-            ChainStatus::Queued
+            ChainStatus::Queued { last_error: None }
         } else {
             ChainStatus::NotSubmitted
         }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod chain;
+
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -43,6 +45,11 @@ pub struct ControlPlane {
 impl ControlPlane {
     /// Starts `control-plane up --data DATA` on free loopback ports with `extra` flags.
     pub fn start(data: &Path, extra: &[&str]) -> ControlPlane {
+        Self::start_with_env(data, extra, &[])
+    }
+
+    /// Like [`ControlPlane::start`], with `env` added to its environment.
+    pub fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> ControlPlane {
         let log = data.with_extension("log");
         let stderr = File::options()
             .create(true)
@@ -56,6 +63,7 @@ impl ControlPlane {
             .args(["--listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"])
             .args(extra)
             .env("CONTROL_PLANE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -223,9 +231,15 @@ pub fn login(cp: &ControlPlane, http: &Client, user: &str, password: &str) -> St
 pub fn fresh(extra: &[&str]) -> (tempfile::TempDir, ControlPlane, Client, String) {
     let dir = tempfile::tempdir().unwrap();
     let cp = ControlPlane::start(&dir.path().join("data"), extra);
-    let http = http();
-    let admin = login(&cp, &http, "admin", ADMIN_PASSWORD);
+    let (http, admin) = fresh_login(&cp);
     (dir, cp, http, admin)
+}
+
+/// A client and an admin bearer token for a running control plane.
+pub fn fresh_login(cp: &ControlPlane) -> (Client, String) {
+    let http = http();
+    let admin = login(cp, &http, "admin", ADMIN_PASSWORD);
+    (http, admin)
 }
 
 /// Creates an account with `role` and returns its bearer token.

@@ -1,0 +1,218 @@
+//! Chain registration through the real `control-plane` binary against anvil: an approved box is
+//! registered (storage and event), a revoked one deregistered, a reverted registration shows as
+//! `failed` with the contract's reason, and start-up refuses an unreachable RPC, a missing
+//! contract and a missing key with a clear message.
+
+mod common;
+
+use std::process::Command;
+
+use alloy::primitives::{Bytes, U256};
+use common::chain::{chain_state, registry_id, wait_chain_state, Chain, OPERATOR};
+use common::{fresh_login, new_token, TestBox, ADMIN_PASSWORD};
+use control_plane_chain::contract::NodeRegistry;
+use control_plane_chain::local_chain::LocalChain;
+use control_plane_chain::{
+    BoxOperation, BoxRecord, BoxState, RedbJournal, Registrar, RegistrarConfig,
+};
+use serde_json::{json, Value};
+
+#[test]
+fn approved_box_is_registered_and_revoked_box_deregistered() {
+    let chain = Chain::start(&["--block-time", "1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let cp = chain.control_plane(&dir.path().join("data"), 2, &[]);
+    let (http, admin) = fresh_login(&cp);
+
+    let token = new_token(&cp, &http, &admin, json!({ "zone": "eu-west" }));
+    let test_box = TestBox::new();
+    assert_eq!(test_box.enroll(&cp, &http, &token).status(), 200);
+    let node_id = test_box.key.node_id();
+    assert_eq!(
+        chain_state(&cp, &http, &admin, &node_id)["state"],
+        "not_submitted",
+        "a pending box is not handed to the chain"
+    );
+    let response = http
+        .post(cp.url(&format!("/api/boxes/{node_id}/approve")))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let registered = wait_chain_state(&cp, &http, &admin, &node_id, "registered");
+    assert_eq!(registered["state"], "registered", "{registered}");
+    let node = chain.node(registry_id(&node_id)).expect("in the registry");
+    assert_eq!(node.operator, LocalChain::dev_key(OPERATOR).address());
+    assert_eq!(
+        node.publicKey,
+        Bytes::from(hex::decode(test_box.key.public_key_hex()).unwrap())
+    );
+    assert_eq!(node.endpoint, "http://127.0.0.1:1");
+    assert_eq!(node.zone, "eu-west");
+    assert_eq!(node.capacity, U256::ZERO, "no heartbeat before approval");
+    let events = chain.events::<NodeRegistry::NodeRegistered>();
+    assert_eq!(events.get(&registry_id(&node_id)), Some(&1));
+    let block = registered["block"].as_u64().unwrap();
+    let head = chain.block_on(async {
+        use alloy::providers::Provider;
+        chain.chain.provider().get_block_number().await.unwrap()
+    });
+    assert!(
+        head + 1 >= block + 2,
+        "shown registered after 2 confirmations"
+    );
+
+    let list: Vec<Value> = http
+        .get(cp.url("/api/boxes"))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(list[0]["chain"]["state"], "registered", "{list:?}");
+
+    let response = http
+        .post(cp.url(&format!("/api/boxes/{node_id}/revoke")))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let gone = wait_chain_state(&cp, &http, &admin, &node_id, "deregistered");
+    assert_eq!(gone["state"], "deregistered", "{gone}");
+    assert!(chain.node(registry_id(&node_id)).is_none());
+    assert_eq!(chain.node_count(), 0);
+    let events = chain.events::<NodeRegistry::NodeDeregistered>();
+    assert_eq!(events.get(&registry_id(&node_id)), Some(&1));
+
+    // A restart hands every box over again; nothing is sent twice.
+    cp.kill();
+    let cp = chain.control_plane(&dir.path().join("data"), 2, &[]);
+    let (http, admin) = fresh_login(&cp);
+    assert_eq!(
+        chain_state(&cp, &http, &admin, &node_id)["state"],
+        "deregistered"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        chain.mined_nonce(OPERATOR),
+        2,
+        "one register, one deregister"
+    );
+}
+
+#[test]
+fn box_registered_by_another_operator_fails_with_the_reason() {
+    let chain = Chain::start(&[]);
+    let test_box = TestBox::new();
+    let node_id = test_box.key.node_id();
+    // Another operator (dev account 1) registers the same node id first.
+    let intruder = LocalChain::dev_key(1).address();
+    chain.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = RedbJournal::open(&dir.path().join("journal.redb")).unwrap();
+        let mut config = RegistrarConfig::new(vec![chain.chain.url()], chain.registry);
+        config.confirmations = 1;
+        let other = Registrar::connect(
+            config,
+            &LocalChain::dev_key(1),
+            std::sync::Arc::new(journal),
+        )
+        .await
+        .unwrap();
+        let record = BoxRecord {
+            node_id: registry_id(&node_id),
+            public_key: vec![7u8; 32].into(),
+            endpoint: "squatter:1".into(),
+            capacity: 1,
+            zone: String::new(),
+        };
+        other.submit(BoxOperation::Register(record)).await.unwrap();
+        let settled = other
+            .wait_settled(&[registry_id(&node_id)], common::chain::SETTLE_TIMEOUT)
+            .await
+            .unwrap();
+        assert!(matches!(settled[0].state, BoxState::Confirmed { .. }));
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let cp = chain.control_plane(&dir.path().join("data"), 1, &[]);
+    let (http, admin) = fresh_login(&cp);
+    let token = new_token(&cp, &http, &admin, json!({}));
+    assert_eq!(test_box.enroll(&cp, &http, &token).status(), 200);
+    let response = http
+        .post(cp.url(&format!("/api/boxes/{node_id}/approve")))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200, "approved whatever the chain says");
+
+    let failed = wait_chain_state(&cp, &http, &admin, &node_id, "failed");
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("already registered") && error.contains(&intruder.to_string()),
+        "{failed}"
+    );
+    assert_eq!(
+        chain.node(registry_id(&node_id)).unwrap().operator,
+        intruder,
+        "the other operator's record stands"
+    );
+    assert_eq!(
+        chain.mined_nonce(OPERATOR),
+        0,
+        "nothing sent for a revert found by simulation"
+    );
+}
+
+/// Runs `control-plane up` with `flags` and `env`, expecting it to refuse to start; returns stderr.
+fn refused_start(flags: &[&str], env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_control-plane"))
+        .arg("up")
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .args(["--listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"])
+        .args(flags)
+        .env("CONTROL_PLANE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env_remove("CP_OPERATOR_KEY")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    String::from_utf8(output.stderr).unwrap()
+}
+
+#[test]
+fn start_up_refuses_an_unusable_chain_with_a_clear_error() {
+    let chain = Chain::start(&[]);
+    let key = Chain::key_env();
+    let registry = chain.registry.to_string();
+
+    // Nothing listens on port 1 of loopback.
+    let stderr = refused_start(
+        &["--chain-rpc", "http://127.0.0.1:1", "--registry", &registry],
+        &key,
+    );
+    assert!(
+        stderr.contains("--chain-rpc http://127.0.0.1:1/")
+            && stderr.contains("no RPC endpoint answered"),
+        "{stderr}"
+    );
+
+    // A live chain, but no contract at the address.
+    let empty = "0x00000000000000000000000000000000000000aa";
+    let url = chain.chain.url().to_string();
+    let stderr = refused_start(&["--chain-rpc", &url, "--registry", empty], &key);
+    assert!(stderr.contains("no contract deployed at"), "{stderr}");
+
+    // No operator key, and a malformed one (never echoed back).
+    let stderr = refused_start(&["--chain-rpc", &url, "--registry", &registry], &[]);
+    assert!(stderr.contains("CP_OPERATOR_KEY"), "{stderr}");
+    let stderr = refused_start(
+        &["--chain-rpc", &url, "--registry", &registry],
+        &[("CP_OPERATOR_KEY", "0xnot-a-key-secret-material")],
+    );
+    assert!(stderr.contains("CP_OPERATOR_KEY"), "{stderr}");
+    assert!(!stderr.contains("secret-material"), "{stderr}");
+}
