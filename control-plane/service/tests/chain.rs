@@ -8,13 +8,12 @@ mod common;
 use std::process::Command;
 
 use alloy::primitives::{Bytes, U256};
+use alloy::providers::ProviderBuilder;
+use alloy::signers::local::PrivateKeySigner;
 use common::chain::{chain_state, registry_id, wait_chain_state, Chain, OPERATOR};
 use common::{fresh_login, new_token, TestBox, ADMIN_PASSWORD};
 use control_plane_chain::contract::NodeRegistry;
-use control_plane_chain::local_chain::LocalChain;
-use control_plane_chain::{
-    BoxOperation, BoxRecord, BoxState, RedbJournal, Registrar, RegistrarConfig,
-};
+use control_plane_chain::local_chain::{LocalChain, DEV_KEYS};
 use serde_json::{json, Value};
 
 #[test]
@@ -101,68 +100,106 @@ fn approved_box_is_registered_and_revoked_box_deregistered() {
     );
 }
 
-#[test]
-fn box_registered_by_another_operator_fails_with_the_reason() {
-    let chain = Chain::start(&[]);
-    let test_box = TestBox::new();
-    let node_id = test_box.key.node_id();
-    // Another operator (dev account 1) registers the same node id first.
-    let intruder = LocalChain::dev_key(1).address();
-    chain.block_on(async {
-        let dir = tempfile::tempdir().unwrap();
-        let journal = RedbJournal::open(&dir.path().join("journal.redb")).unwrap();
-        let mut config = RegistrarConfig::new(vec![chain.chain.url()], chain.registry);
-        config.confirmations = 1;
-        let other = Registrar::connect(
-            config,
-            &LocalChain::dev_key(1),
-            std::sync::Arc::new(journal),
+/// Registers `node_id` in the registry as another operator (dev account 1), sent straight to
+/// the node (no simulation) with a gas limit given and a priority fee far above the market, so it
+/// is ordered first in the block it lands in.
+fn squat(chain: &Chain, node_id: &str) {
+    let signer: PrivateKeySigner = DEV_KEYS[1].parse().unwrap();
+    let provider = ProviderBuilder::new()
+        .wallet(signer)
+        .connect_http(chain.chain.url());
+    let registry = NodeRegistry::new(chain.registry, provider);
+    let call = registry
+        .register(
+            registry_id(node_id),
+            vec![7u8; 32].into(),
+            "squatter:1".into(),
+            U256::from(1),
+            String::new(),
         )
-        .await
-        .unwrap();
-        let record = BoxRecord {
-            node_id: registry_id(&node_id),
-            public_key: vec![7u8; 32].into(),
-            endpoint: "squatter:1".into(),
-            capacity: 1,
-            zone: String::new(),
-        };
-        other.submit(BoxOperation::Register(record)).await.unwrap();
-        let settled = other
-            .wait_settled(&[registry_id(&node_id)], common::chain::SETTLE_TIMEOUT)
-            .await
-            .unwrap();
-        assert!(matches!(settled[0].state, BoxState::Confirmed { .. }));
-    });
+        .gas(SQUAT_GAS)
+        .max_priority_fee_per_gas(SQUAT_PRIORITY_FEE)
+        .max_fee_per_gas(2 * SQUAT_PRIORITY_FEE);
+    chain.block_on(call.send()).unwrap();
+}
 
-    let dir = tempfile::tempdir().unwrap();
-    let cp = chain.control_plane(&dir.path().join("data"), 1, &[]);
-    let (http, admin) = fresh_login(&cp);
-    let token = new_token(&cp, &http, &admin, json!({}));
-    assert_eq!(test_box.enroll(&cp, &http, &token).status(), 200);
+/// Gas limit of the other operator's registration: well above what `register` costs.
+const SQUAT_GAS: u64 = 1_000_000;
+/// Its priority fee, 100 gwei: far above anvil's suggestion, so it is mined first.
+const SQUAT_PRIORITY_FEE: u128 = 100_000_000_000;
+
+/// Enrolls `test_box` and approves it; the approval succeeds whatever the chain says.
+fn enroll_and_approve(
+    cp: &common::ControlPlane,
+    http: &reqwest::blocking::Client,
+    admin: &str,
+    test_box: &TestBox,
+) {
+    let token = new_token(cp, http, admin, json!({}));
+    assert_eq!(test_box.enroll(cp, http, &token).status(), 200);
     let response = http
-        .post(cp.url(&format!("/api/boxes/{node_id}/approve")))
-        .bearer_auth(&admin)
+        .post(cp.url(&format!("/api/boxes/{}/approve", test_box.key.node_id())))
+        .bearer_auth(admin)
         .send()
         .unwrap();
     assert_eq!(response.status(), 200, "approved whatever the chain says");
+}
 
-    let failed = wait_chain_state(&cp, &http, &admin, &node_id, "failed");
+#[test]
+fn box_registered_by_another_operator_fails_with_the_reason() {
+    let chain = Chain::start(&[]);
+    let intruder = LocalChain::dev_key(1).address();
+    let dir = tempfile::tempdir().unwrap();
+    let cp = chain.control_plane(&dir.path().join("data"), 1, &[]);
+    let (http, admin) = fresh_login(&cp);
+
+    // Registered by the other operator before approval: the simulation reverts, nothing is sent.
+    let early = TestBox::new();
+    let early_id = early.key.node_id();
+    squat(&chain, &early_id);
+    enroll_and_approve(&cp, &http, &admin, &early);
+    let failed = wait_chain_state(&cp, &http, &admin, &early_id, "failed");
     let error = failed["error"].as_str().unwrap_or_default();
     assert!(
         error.contains("already registered") && error.contains(&intruder.to_string()),
         "{failed}"
     );
     assert_eq!(
-        chain.node(registry_id(&node_id)).unwrap().operator,
-        intruder,
-        "the other operator's record stands"
-    );
-    assert_eq!(
         chain.mined_nonce(OPERATOR),
         0,
         "nothing sent for a revert found by simulation"
     );
+
+    // Both sent into the same block, the other operator's ordered first by its fee: ours passed
+    // its simulation, is mined, and reverts.
+    common::chain::automine(&chain, false);
+    let raced = TestBox::new();
+    let raced_id = raced.key.node_id();
+    enroll_and_approve(&cp, &http, &admin, &raced);
+    let submitted = wait_chain_state(&cp, &http, &admin, &raced_id, "submitted");
+    assert_eq!(submitted["state"], "submitted", "{submitted}");
+    squat(&chain, &raced_id);
+    common::chain::mine(&chain, 1);
+    let failed = wait_chain_state(&cp, &http, &admin, &raced_id, "failed");
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("reverted in block")
+            && error.contains("already registered")
+            && error.contains(&intruder.to_string()),
+        "{failed}"
+    );
+    assert_eq!(
+        chain.mined_nonce(OPERATOR),
+        1,
+        "the reverted transaction was mined"
+    );
+    for node_id in [&early_id, &raced_id] {
+        assert_eq!(
+            chain.node(registry_id(node_id)).unwrap().operator,
+            intruder,
+            "the other operator's record stands"
+        );
+    }
 }
 
 /// Runs `control-plane up` with `flags` and `env`, expecting it to refuse to start; returns stderr.

@@ -19,6 +19,9 @@ use serde_json::{json, Value};
 /// Boxes in the fleet.
 const BOXES: usize = 50;
 
+/// Confirmations each registration waits for.
+const CONFIRMATIONS: u64 = 2;
+
 /// Enrolls `boxes` (the control plane approves each at once).
 fn enroll(cp: &ControlPlane, http: &Client, admin: &str, boxes: &[TestBox]) {
     for test_box in boxes {
@@ -61,22 +64,30 @@ fn fifty_boxes_registered_exactly_once_across_sigkills() {
     let second = rng.random_range(first + 5..BOXES - 5);
     let cuts = [(0, first), (first, second), (second, BOXES)];
     for (round, (from, to)) in cuts.into_iter().enumerate() {
-        // The first round is killed right after its last enrollment answer: registrations are
-        // still being handed over and signed.
+        // The first round is killed right after its last enrollment answer, while registrations
+        // are still being handed over and signed; the others up to half a block later. With two
+        // confirmations at one block a second, the last box enrolled is never registered yet.
         let linger = if round == 0 {
             Duration::ZERO
         } else {
-            Duration::from_millis(rng.random_range(0..1500))
+            Duration::from_millis(rng.random_range(0..500))
         };
         println!("round {round}: boxes {from}..{to}, killed {linger:?} after");
-        let cp = chain.control_plane(&data, 1, &["--auto-approve"]);
+        let cp = chain.control_plane(&data, CONFIRMATIONS, &["--auto-approve"]);
         let (http, admin) = fresh_login(&cp);
         enroll(&cp, &http, &admin, &boxes[from..to]);
         std::thread::sleep(linger);
+        let states = chain_states(&cp, &http, &admin);
         cp.kill();
+        let settled = states.iter().filter(|s| s["state"] == "registered").count();
+        println!("  killed with {settled} of {} registered", states.len());
+        assert!(
+            settled < to,
+            "each kill must cut registrations short: {states:?}"
+        );
     }
 
-    let cp = chain.control_plane(&data, 1, &[]);
+    let cp = chain.control_plane(&data, CONFIRMATIONS, &[]);
     let (http, admin) = fresh_login(&cp);
     let deadline = Instant::now() + SETTLE_TIMEOUT;
     loop {

@@ -131,6 +131,28 @@ impl Chain {
     }
 }
 
+/// Turns anvil's mining of each transaction as it arrives on or off.
+pub fn automine(chain: &Chain, on: bool) {
+    chain
+        .block_on(
+            chain
+                .chain
+                .request("evm_setAutomine", serde_json::json!([on])),
+        )
+        .expect("evm_setAutomine");
+}
+
+/// Mines `blocks` blocks now.
+pub fn mine(chain: &Chain, blocks: u64) {
+    chain
+        .block_on(
+            chain
+                .chain
+                .request("anvil_mine", serde_json::json!([blocks])),
+        )
+        .expect("anvil_mine");
+}
+
 /// A box's node id as the registry's 32-byte key.
 pub fn registry_id(node_id: &str) -> B256 {
     node_id.parse().expect("node ids are 64 hex digits")
