@@ -120,7 +120,8 @@ fn squat(chain: &Chain, node_id: &str) {
         .gas(SQUAT_GAS)
         .max_priority_fee_per_gas(SQUAT_PRIORITY_FEE)
         .max_fee_per_gas(2 * SQUAT_PRIORITY_FEE);
-    chain.block_on(call.send()).unwrap();
+    let pending = chain.block_on(call.send()).unwrap();
+    assert!(!pending.tx_hash().is_zero());
 }
 
 /// Gas limit of the other operator's registration: well above what `register` costs.
