@@ -11,7 +11,7 @@ use alloy::primitives::{Bytes, U256};
 use alloy::providers::ProviderBuilder;
 use alloy::signers::local::PrivateKeySigner;
 use common::chain::{chain_state, registry_id, wait_chain_state, Chain, OPERATOR};
-use common::{fresh_login, new_token, TestBox, ADMIN_PASSWORD};
+use common::{box_action, enroll_and_approve, fresh_login, new_token, TestBox, ADMIN_PASSWORD};
 use control_plane_chain::contract::NodeRegistry;
 use control_plane_chain::local_chain::{LocalChain, DEV_KEYS};
 use serde_json::{json, Value};
@@ -32,11 +32,7 @@ fn approved_box_is_registered_and_revoked_box_deregistered() {
         "not_submitted",
         "a pending box is not handed to the chain"
     );
-    let response = http
-        .post(cp.url(&format!("/api/boxes/{node_id}/approve")))
-        .bearer_auth(&admin)
-        .send()
-        .unwrap();
+    let response = box_action(&cp, &http, &admin, &node_id, "approve");
     assert_eq!(response.status(), 200);
 
     let registered = wait_chain_state(&cp, &http, &admin, &node_id, "registered");
@@ -71,11 +67,7 @@ fn approved_box_is_registered_and_revoked_box_deregistered() {
         .unwrap();
     assert_eq!(list[0]["chain"]["state"], "registered", "{list:?}");
 
-    let response = http
-        .post(cp.url(&format!("/api/boxes/{node_id}/revoke")))
-        .bearer_auth(&admin)
-        .send()
-        .unwrap();
+    let response = box_action(&cp, &http, &admin, &node_id, "revoke");
     assert_eq!(response.status(), 200);
     let gone = wait_chain_state(&cp, &http, &admin, &node_id, "deregistered");
     assert_eq!(gone["state"], "deregistered", "{gone}");
@@ -128,23 +120,6 @@ fn squat(chain: &Chain, node_id: &str) {
 const SQUAT_GAS: u64 = 1_000_000;
 /// Its priority fee, 100 gwei: far above anvil's suggestion, so it is mined first.
 const SQUAT_PRIORITY_FEE: u128 = 100_000_000_000;
-
-/// Enrolls `test_box` and approves it; the approval succeeds whatever the chain says.
-fn enroll_and_approve(
-    cp: &common::ControlPlane,
-    http: &reqwest::blocking::Client,
-    admin: &str,
-    test_box: &TestBox,
-) {
-    let token = new_token(cp, http, admin, json!({}));
-    assert_eq!(test_box.enroll(cp, http, &token).status(), 200);
-    let response = http
-        .post(cp.url(&format!("/api/boxes/{}/approve", test_box.key.node_id())))
-        .bearer_auth(admin)
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), 200, "approved whatever the chain says");
-}
 
 #[test]
 fn box_registered_by_another_operator_fails_with_the_reason() {

@@ -180,11 +180,7 @@ fn an_operator_approves_and_the_box_reports_over_mtls() {
     assert_eq!(detail["inventory"]["gpus"], json!([]));
 
     // Revoked: heartbeats are refused and the poll says so.
-    let response = http
-        .post(cp.url(&format!("/api/boxes/{node}/revoke")))
-        .bearer_auth(&operator)
-        .send()
-        .unwrap();
+    let response = box_action(&cp, &http, &operator, &node, "revoke");
     assert_eq!(response.status(), 200);
     let response = agent
         .post(cp.agent("/v1/agent/heartbeat"))

@@ -379,17 +379,32 @@ pub fn heartbeat() -> Heartbeat {
 /// Enrolls a new box with a fresh token and approves it (as `admin`); returns the box and its
 /// approved enrollment answer.
 pub fn approved_box(cp: &ControlPlane, http: &Client, admin: &str) -> (TestBox, EnrollResponse) {
-    let token = new_token(cp, http, admin, json!({}));
     let test_box = TestBox::new();
-    assert_eq!(test_box.enroll(cp, http, &token).status(), 200);
-    let response = http
-        .post(cp.url(&format!("/api/boxes/{}/approve", test_box.key.node_id())))
-        .bearer_auth(admin)
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    enroll_and_approve(cp, http, admin, &test_box);
     let answer = test_box.poll(cp, http);
     (test_box, answer)
+}
+
+/// Enrolls `test_box` with a fresh token and approves it (as `admin`), asserting both succeed.
+pub fn enroll_and_approve(cp: &ControlPlane, http: &Client, admin: &str, test_box: &TestBox) {
+    let token = new_token(cp, http, admin, json!({}));
+    assert_eq!(test_box.enroll(cp, http, &token).status(), 200);
+    let response = box_action(cp, http, admin, &test_box.key.node_id(), "approve");
+    assert_eq!(response.status(), 200);
+}
+
+/// `POST /api/boxes/{node_id}/{action}` (approve, revoke) as `token`.
+pub fn box_action(
+    cp: &ControlPlane,
+    http: &Client,
+    token: &str,
+    node_id: &str,
+    action: &str,
+) -> Response {
+    http.post(cp.url(&format!("/api/boxes/{node_id}/{action}")))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
 }
 
 /// The whole audit log.
