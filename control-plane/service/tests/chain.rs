@@ -11,7 +11,9 @@ use alloy::primitives::{Bytes, U256};
 use alloy::providers::ProviderBuilder;
 use alloy::signers::local::PrivateKeySigner;
 use common::chain::{chain_state, registry_id, wait_chain_state, Chain, OPERATOR};
-use common::{box_action, enroll_and_approve, fresh_login, new_token, TestBox, ADMIN_PASSWORD};
+use common::{
+    box_action, enroll_and_approve, fresh_login, get_json, new_token, TestBox, ADMIN_PASSWORD,
+};
 use control_plane_chain::contract::NodeRegistry;
 use control_plane_chain::local_chain::{LocalChain, DEV_KEYS};
 use serde_json::{json, Value};
@@ -58,13 +60,7 @@ fn approved_box_is_registered_and_revoked_box_deregistered() {
         "shown registered after 2 confirmations"
     );
 
-    let list: Vec<Value> = http
-        .get(cp.url("/api/boxes"))
-        .bearer_auth(&admin)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let list: Vec<Value> = get_json(&cp, &http, &admin, "/api/boxes");
     assert_eq!(list[0]["chain"]["state"], "registered", "{list:?}");
 
     let response = box_action(&cp, &http, &admin, &node_id, "revoke");

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::Bytes;
 use common::chain::{registry_id, Chain, OPERATOR, SETTLE_TIMEOUT};
-use common::{fresh_login, new_token, ControlPlane, TestBox};
+use common::{fresh_login, get_json, new_token, ControlPlane, TestBox};
 use control_plane_chain::contract::NodeRegistry;
 use rand::{Rng, SeedableRng};
 use reqwest::blocking::Client;
@@ -33,13 +33,7 @@ fn enroll(cp: &ControlPlane, http: &Client, admin: &str, boxes: &[TestBox]) {
 
 /// Each box's chain state from `GET /api/boxes`.
 fn chain_states(cp: &ControlPlane, http: &Client, admin: &str) -> Vec<Value> {
-    let list: Vec<Value> = http
-        .get(cp.url("/api/boxes"))
-        .bearer_auth(admin)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let list: Vec<Value> = get_json(cp, http, admin, "/api/boxes");
     list.iter().map(|b| b["chain"].clone()).collect()
 }
 

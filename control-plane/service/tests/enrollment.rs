@@ -49,13 +49,7 @@ fn token_misuse_is_refused_with_clear_errors() {
     assert_eq!(second.enroll(&cp, &http, &another).status(), 200);
 
     // The token list shows who used what, and never a secret.
-    let tokens: Value = http
-        .get(cp.url("/api/tokens"))
-        .bearer_auth(&admin)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let tokens: Value = get_json(&cp, &http, &admin, "/api/tokens");
     let tokens = tokens.as_array().unwrap();
     assert_eq!(tokens.len(), 3);
     let text = serde_json::to_string(tokens).unwrap();
@@ -168,13 +162,7 @@ fn an_operator_approves_and_the_box_reports_over_mtls() {
         .unwrap();
     assert!(ack.drain);
 
-    let detail: Value = http
-        .get(cp.url(&format!("/api/boxes/{node}")))
-        .bearer_auth(&viewer)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let detail: Value = get_json(&cp, &http, &viewer, &format!("/api/boxes/{node}"));
     assert_eq!(detail["health"], "healthy");
     assert_eq!(detail["inventory"]["drives"][0]["serial"], "S1");
     assert_eq!(detail["inventory"]["gpus"], json!([]));

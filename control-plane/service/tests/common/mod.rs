@@ -393,6 +393,21 @@ pub fn enroll_and_approve(cp: &ControlPlane, http: &Client, admin: &str, test_bo
     assert_eq!(response.status(), 200);
 }
 
+/// `GET path` on the public listener as `token`, its JSON body decoded.
+pub fn get_json<T: serde::de::DeserializeOwned>(
+    cp: &ControlPlane,
+    http: &Client,
+    token: &str,
+    path: &str,
+) -> T {
+    http.get(cp.url(path))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
 /// `POST /api/boxes/{node_id}/{action}` (approve, revoke) as `token`.
 pub fn box_action(
     cp: &ControlPlane,
