@@ -26,11 +26,7 @@ fn missed_heartbeats_mark_a_box_unhealthy() {
 
     let agent = test_box.mtls(&answer);
     let beat = || {
-        let response = agent
-            .post(cp.agent("/v1/agent/heartbeat"))
-            .json(&heartbeat())
-            .send()
-            .unwrap();
+        let response = send_heartbeat(&cp, &agent);
         assert_eq!(response.status(), 200);
     };
     beat();

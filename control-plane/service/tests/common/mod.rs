@@ -301,10 +301,7 @@ impl TestBox {
 
     /// Sends the enrollment request.
     pub fn enroll(&self, cp: &ControlPlane, http: &Client, token: &str) -> Response {
-        http.post(cp.url("/v1/enroll"))
-            .json(&self.enroll_request(token))
-            .send()
-            .unwrap()
+        send_enroll(cp, http, &self.enroll_request(token))
     }
 
     /// A signed status poll at `timestamp_secs`.
@@ -391,6 +388,23 @@ pub fn enroll_and_approve(cp: &ControlPlane, http: &Client, admin: &str, test_bo
     assert_eq!(test_box.enroll(cp, http, &token).status(), 200);
     let response = box_action(cp, http, admin, &test_box.key.node_id(), "approve");
     assert_eq!(response.status(), 200);
+}
+
+/// Sends an enrollment request as it is (tests tamper with it first).
+pub fn send_enroll(cp: &ControlPlane, http: &Client, request: &EnrollRequest) -> Response {
+    http.post(cp.url("/v1/enroll"))
+        .json(request)
+        .send()
+        .unwrap()
+}
+
+/// Sends a plausible heartbeat with `agent` (an mTLS client, or not).
+pub fn send_heartbeat(cp: &ControlPlane, agent: &Client) -> Response {
+    agent
+        .post(cp.agent("/v1/agent/heartbeat"))
+        .json(&heartbeat())
+        .send()
+        .unwrap()
 }
 
 /// `GET path` on the public listener as `token`, its JSON body decoded.
