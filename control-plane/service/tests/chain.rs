@@ -225,3 +225,42 @@ fn start_up_refuses_an_unusable_chain_with_a_clear_error() {
     assert!(stderr.contains("CP_OPERATOR_KEY"), "{stderr}");
     assert!(!stderr.contains("secret-material"), "{stderr}");
 }
+
+#[test]
+fn the_operator_key_comes_from_a_keystore_with_its_password_in_the_environment() {
+    let chain = Chain::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let secret = hex::decode(DEV_KEYS[1].trim_start_matches("0x")).unwrap();
+    PrivateKeySigner::encrypt_keystore(
+        dir.path(),
+        &mut rand_08::thread_rng(),
+        &secret,
+        "keystore password",
+        Some("operator.json"),
+    )
+    .unwrap();
+    let keystore = dir.path().join("operator.json");
+    let keystore = keystore.to_str().unwrap();
+    let mut flags = chain.flags(1);
+    flags.extend(["--operator-keystore".to_owned(), keystore.to_owned()]);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+
+    let stderr = refused_start(
+        &flags,
+        &[("CP_OPERATOR_KEYSTORE_PASSWORD", "wrong password")],
+    );
+    assert!(stderr.contains("--operator-keystore"), "{stderr}");
+    assert!(!stderr.contains("wrong password"), "{stderr}");
+
+    let cp = common::ControlPlane::start_with_env(
+        &dir.path().join("data"),
+        &flags,
+        &[("CP_OPERATOR_KEYSTORE_PASSWORD", "keystore password")],
+    );
+    let log = std::fs::read_to_string(&cp.log).unwrap();
+    let operator = LocalChain::dev_key(1).address().to_string();
+    assert!(
+        log.contains(&format!("operator={operator}")),
+        "signs as the keystore's account: {log}"
+    );
+}
