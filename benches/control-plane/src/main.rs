@@ -1,6 +1,9 @@
 //! Control plane benchmark: heartbeat ingest rate from many simulated boxes, each with its own
 //! key, client certificate and mTLS connection over loopback. Prints one table.
 //!
+//! With `--registration`: chain registration throughput instead, from approval through the admin
+//! API to every box registered with `--confirmations` on a local anvil (see `registration`).
+//!
 //! The boxes are enrolled and approved straight through the store and the CA (the same calls the
 //! enrollment route makes), so the run measures heartbeats, not enrollment. The service runs in a
 //! child process (this binary with `--serve DIR`), as it would in production: the boxes' and the
@@ -8,6 +11,7 @@
 
 mod load;
 mod provision;
+mod registration;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -16,7 +20,7 @@ use std::time::Duration;
 use anyhow::Context;
 use appliance_agent::limits::REQUEST_TIMEOUT_SECS;
 use clap::Parser;
-use control_plane::server::{start, ServeConfig};
+use control_plane::server::start;
 
 /// Flags; the defaults are the 10 000 boxes (about a minute of set-up on a 2-core
 /// machine, most of it one durable store commit per enrollment step).
@@ -33,6 +37,16 @@ struct Args {
     /// [default: the number of cores]
     #[arg(long)]
     threads: Option<usize>,
+    /// Measure chain registration instead of heartbeats: `--boxes` approvals (use a few
+    /// hundred) registered on a local anvil.
+    #[arg(long)]
+    registration: bool,
+    /// With --registration: anvil's block time in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    block_time: u64,
+    /// With --registration: confirmations each box waits for.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    confirmations: u64,
     /// Internal: run the service on the store in DIR and print its agent URL.
     #[arg(long, value_name = "DIR", hide = true)]
     serve: Option<std::path::PathBuf>,
@@ -56,21 +70,7 @@ fn serve(data: std::path::PathBuf, boxes: usize) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let running = start(
-            ServeConfig {
-                data,
-                listen: "127.0.0.1:0".parse()?,
-                agent_listen: "127.0.0.1:0".parse()?,
-                agent_url: None,
-                agent_names: vec![],
-                auto_approve: false,
-                heartbeat_every_ms: 30_000,
-                admin_user: "admin".into(),
-                admin_password: Some("bench-admin-password".into()),
-            },
-            None,
-        )
-        .await?;
+        let running = start(provision::serve_config(data)?, None).await?;
         println!("{}", running.agent_url);
         tokio::task::spawn_blocking(|| {
             let mut sink = String::new();
@@ -82,10 +82,41 @@ fn serve(data: std::path::PathBuf, boxes: usize) -> anyhow::Result<()> {
     })
 }
 
+/// `--registration`: runs the registration bench and prints its table.
+fn registration_table(args: &Args) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(registration::run(
+        args.boxes,
+        args.block_time,
+        args.confirmations,
+    ))?;
+    println!("| measure | value |");
+    println!("| --- | --- |");
+    println!(
+        "| boxes / block time / confirmations | {} / {} s / {} |",
+        args.boxes, args.block_time, args.confirmations
+    );
+    println!(
+        "| all approvals answered (admin API) | {:.2} s |",
+        report.approve_secs
+    );
+    println!(
+        "| first approval to every box registered | {:.2} s: {:.1} boxes/s |",
+        report.registered_secs,
+        args.boxes as f64 / report.registered_secs
+    );
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if let Some(data) = args.serve {
         return serve(data, args.boxes);
+    }
+    if args.registration {
+        return registration_table(&args);
     }
     open_files(args.boxes as u64 + 64)?;
     let dir = tempfile::tempdir()?;

@@ -6,7 +6,7 @@ use anyhow::Context;
 use appliance_agent::BoxKey;
 use appliance_protocol::fleet::{EnrollStatus, IssuedCertificate};
 use control_plane::ca::CertificateAuthority;
-use control_plane::server::STORE_FILE;
+use control_plane::server::{ServeConfig, STORE_FILE};
 use control_plane::store::{BoxRecord, RedbStore, Store, TokenRecord};
 
 /// A simulated box: its key and its approved certificate.
@@ -19,6 +19,13 @@ pub struct SimBox {
 
 /// Creates `count` approved boxes in the store at `data`.
 pub fn enroll_and_approve(data: &Path, count: usize) -> anyhow::Result<Vec<SimBox>> {
+    enroll(data, count, true)
+}
+
+/// Creates `count` boxes in the store at `data`, approved (with certificates) or left pending
+/// (their certificates are then issued but not stored, and the service issues its own on
+/// approval).
+pub fn enroll(data: &Path, count: usize, approve: bool) -> anyhow::Result<Vec<SimBox>> {
     std::fs::create_dir_all(data)?;
     let store = RedbStore::open(&data.join(STORE_FILE)).context("opening the store")?;
     let ca = CertificateAuthority::open_or_create(data).context("creating the CA")?;
@@ -63,13 +70,15 @@ pub fn enroll_and_approve(data: &Path, count: usize) -> anyhow::Result<Vec<SimBo
         )?;
         let cert = ca.issue_client(&node_id, &key.public_key())?;
         let pem = cert.pem.clone();
-        store.update_box(&node_id, &mut |record| {
-            record.status = EnrollStatus::Approved;
-            record.approved_at_ms = Some(2);
-            record.client_cert_pem = Some(cert.pem.clone());
-            record.cert_fingerprint = Some(cert.fingerprint.clone());
-            Ok(())
-        })?;
+        if approve {
+            store.update_box(&node_id, &mut |record| {
+                record.status = EnrollStatus::Approved;
+                record.approved_at_ms = Some(2);
+                record.client_cert_pem = Some(cert.pem.clone());
+                record.cert_fingerprint = Some(cert.fingerprint.clone());
+                Ok(())
+            })?;
+        }
         boxes.push(SimBox {
             key,
             cert: IssuedCertificate {
@@ -80,4 +89,22 @@ pub fn enroll_and_approve(data: &Path, count: usize) -> anyhow::Result<Vec<SimBo
         });
     }
     Ok(boxes)
+}
+
+/// Admin password of the bench's control plane.
+pub const ADMIN_PASSWORD: &str = "bench-admin-password";
+
+/// The bench's control plane on `data`: loopback, free ports, no automatic approval.
+pub fn serve_config(data: std::path::PathBuf) -> anyhow::Result<ServeConfig> {
+    Ok(ServeConfig {
+        data,
+        listen: "127.0.0.1:0".parse()?,
+        agent_listen: "127.0.0.1:0".parse()?,
+        agent_url: None,
+        agent_names: vec![],
+        auto_approve: false,
+        heartbeat_every_ms: 30_000,
+        admin_user: "admin".into(),
+        admin_password: Some(ADMIN_PASSWORD.into()),
+    })
 }

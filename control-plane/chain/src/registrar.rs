@@ -15,7 +15,7 @@ use alloy::eips::eip2718::Encodable2718;
 use alloy::eips::BlockId;
 use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, Bytes, U256};
-use alloy::providers::Provider;
+use alloy::providers::{Provider, RootProvider};
 use alloy::rpc::types::{Filter, TransactionRequest};
 use alloy::sol_types::{SolCall, SolEvent};
 use tokio::sync::Mutex;
@@ -790,6 +790,22 @@ impl Registrar {
         Ok(on_chain.max(journaled))
     }
 
+    /// Calls a view function of the registry through the RPC pool (so with failover); `call`
+    /// picks the function on the contract instance it is given.
+    async fn view<T, F, Fut>(&self, what: &'static str, call: F) -> Result<T, RpcFailure>
+    where
+        F: Fn(NodeRegistry::NodeRegistryInstance<RootProvider>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, alloy::contract::Error>>,
+    {
+        let contract = self.contract;
+        self.rpc
+            .call(what, |provider| {
+                let answer = call(NodeRegistry::new(contract, provider));
+                async move { answer.await.map_err(into_rpc_error) }
+            })
+            .await
+    }
+
     /// Whether the operation's effect is already on chain (as this operator), and from which
     /// block: the box is registered with exactly this record, or (for a deregistration) it is
     /// not registered and this operator's `NodeDeregistered` event for it is on chain.
@@ -797,26 +813,16 @@ impl Registrar {
         let contract = self.contract;
         let node_id = operation.node_id();
         let registered = self
-            .rpc
-            .call("isRegistered", |p| async move {
-                NodeRegistry::new(contract, p)
-                    .isRegistered(node_id)
-                    .call()
-                    .await
-                    .map_err(into_rpc_error)
+            .view("isRegistered", |registry| async move {
+                registry.isRegistered(node_id).call().await
             })
             .await?;
         let event = match (operation, registered) {
             (BoxOperation::Deregister(_), false) => NodeRegistry::NodeDeregistered::SIGNATURE_HASH,
             (BoxOperation::Register(record) | BoxOperation::Update(record), true) => {
                 let node = self
-                    .rpc
-                    .call("getNode", |p| async move {
-                        NodeRegistry::new(contract, p)
-                            .getNode(node_id)
-                            .call()
-                            .await
-                            .map_err(into_rpc_error)
+                    .view("getNode", |registry| async move {
+                        registry.getNode(node_id).call().await
                     })
                     .await?;
                 let same = node.operator == self.operator

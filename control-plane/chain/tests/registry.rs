@@ -7,7 +7,9 @@ use alloy::primitives::Bytes;
 use alloy::providers::Provider;
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
-use common::{automine, chain, config, journal, mine, mined_nonce, registrar, SETTLE_TIMEOUT};
+use common::{
+    automine, chain, config, journal, mine, mined_nonce, registrar, revert_of, SETTLE_TIMEOUT,
+};
 use control_plane_chain::contract::NodeRegistry;
 use control_plane_chain::local_chain::sample_fleet;
 use control_plane_chain::{BoxError, BoxOperation, BoxState, RecordError, RegistryRevert};
@@ -148,13 +150,7 @@ async fn only_the_operator_may_change_its_box() {
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            err,
-            BoxError::Reverted {
-                revert: RegistryRevert::NotOperator { .. },
-                ..
-            }
-        ),
+        matches!(revert_of(&err), RegistryRevert::NotOperator { .. }),
         "{err:?}"
     );
 
@@ -344,13 +340,7 @@ async fn bad_records_are_refused_before_anything_is_sent() {
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            err,
-            BoxError::Reverted {
-                revert: RegistryRevert::NotRegistered { .. },
-                ..
-            }
-        ),
+        matches!(revert_of(&err), RegistryRevert::NotRegistered { .. }),
         "{err:?}"
     );
     assert_eq!(mined_nonce(&chain, registrar.operator()).await, 0);

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use alloy::primitives::TxHash;
 use alloy::providers::Provider;
-use common::{automine, chain, config, journal, mine, mined_nonce, registrar, SETTLE_TIMEOUT};
+use common::{
+    automine, chain, config, journal, mine, mined_nonce, registrar, submit_all, submitted_tx,
+    SETTLE_TIMEOUT,
+};
 use control_plane_chain::contract::NodeRegistry;
 use control_plane_chain::local_chain::{sample_fleet, LocalChain};
 use control_plane_chain::{
@@ -30,13 +33,6 @@ async fn known_to_node(chain: &common::Chain, hash: TxHash) -> bool {
         .await
         .unwrap()
         .is_some()
-}
-
-fn submitted_tx(state: &BoxState) -> TxHash {
-    match state {
-        BoxState::Submitted { tx } => *tx,
-        other => panic!("expected Submitted, got {other:?}"),
-    }
 }
 
 #[tokio::test]
@@ -145,14 +141,7 @@ async fn a_dropped_transaction_is_re_sent_with_the_same_nonce() {
     let journal = journal(&dir);
     let registrar = registrar(config(&chain, 1), 0, journal.clone()).await;
     let fleet = sample_fleet(3);
-    let mut hashes = Vec::new();
-    for record in &fleet {
-        let status = registrar
-            .submit(BoxOperation::Register(record.clone()))
-            .await
-            .unwrap();
-        hashes.push(submitted_tx(&status.state));
-    }
+    let hashes = submit_all(&registrar, &fleet).await;
     // The node forgets the middle one: the third cannot be mined until its nonce gap is filled.
     chain
         .chain
@@ -256,15 +245,7 @@ async fn a_restart_resumes_from_the_journal_and_sends_nothing_twice() {
     let hashes = {
         let journal = std::sync::Arc::new(RedbJournal::open(&path).unwrap());
         let before = registrar(config(&chain, 1), 0, journal).await;
-        let mut hashes = Vec::new();
-        for record in &fleet {
-            let status = before
-                .submit(BoxOperation::Register(record.clone()))
-                .await
-                .unwrap();
-            hashes.push(submitted_tx(&status.state));
-        }
-        hashes
+        submit_all(&before, &fleet).await
     };
     // As if the process died between journaling and sending the first one.
     chain

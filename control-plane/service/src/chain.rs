@@ -3,7 +3,7 @@
 //! box stands. With no chain configured there is no hook, and every box's chain status is
 //! [`ChainStatus::NotConfigured`].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What the chain registry needs to know of a box.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub struct ChainBox {
 }
 
 /// Where a box's chain registration stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ChainStatus {
     /// No chain is configured for this control plane.
@@ -29,20 +29,36 @@ pub enum ChainStatus {
     /// The box was never handed to the registrar (it is not approved).
     NotSubmitted,
     /// Handed to the registrar, no transaction sent yet.
-    Queued,
-    /// A transaction was sent and awaits its confirmations.
+    Queued {
+        /// Why nothing was sent yet (the RPC is unreachable or lagging), if known.
+        last_error: Option<String>,
+    },
+    /// A registration was sent and awaits its confirmations.
     Submitted {
-        /// The transaction hash, 0x-prefixed hex.
+        /// The latest transaction sent for it, 0x-prefixed hex.
         tx_hash: String,
+        /// Trouble while following it (RPC unreachable or lagging, re-sent, fees bumped).
+        last_error: Option<String>,
     },
     /// Registered with the configured number of confirmations.
     Registered {
-        /// The transaction hash.
-        tx_hash: String,
-        /// The block that included it.
+        /// The block that included the registration.
         block: u64,
     },
-    /// The registration failed; the message says why (a revert, an unreachable RPC).
+    /// The box was revoked; its deregistration is queued or awaits its confirmations.
+    Deregistering {
+        /// The latest transaction sent for it, once one was.
+        tx_hash: Option<String>,
+        /// Trouble while following it.
+        last_error: Option<String>,
+    },
+    /// Removed from the registry with the configured number of confirmations.
+    Deregistered {
+        /// The block that included the deregistration.
+        block: u64,
+    },
+    /// The registration (or deregistration) failed; the message says why (a revert with the
+    /// contract's reason, a transaction the node refused, a record the contract would refuse).
     Failed {
         /// What went wrong.
         error: String,
@@ -54,11 +70,16 @@ pub enum ChainStatus {
 #[error("chain registration: {0}")]
 pub struct ChainHookError(pub String);
 
-/// Registers approved boxes on chain. Implementations return at once and do the chain work in
-/// the background; they must be idempotent (a box handed over twice is registered once).
+/// Registers approved boxes on chain and deregisters revoked ones. Implementations return at
+/// once and do the chain work in the background; they must be idempotent (a box handed over
+/// twice is registered once), because the service hands every approved box over again at start.
 pub trait ChainRegistration: Send + Sync + 'static {
     /// Takes an approved box for registration.
     fn register(&self, registration: ChainBox) -> Result<(), ChainHookError>;
+
+    /// Takes a revoked box off the chain, if it was registered there (or is being registered:
+    /// then once that settles). A box never handed over is left alone.
+    fn deregister(&self, node_id: &str) -> Result<(), ChainHookError>;
 
     /// Where the box's registration stands: [`ChainStatus::NotSubmitted`] for a box never
     /// handed over, [`ChainStatus::Queued`] or later for one that was.

@@ -3,9 +3,17 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use alloy_primitives::Address;
 use clap::{Args, Parser, Subcommand};
+use control_plane_chain::limits::DEFAULT_CONFIRMATIONS;
+use url::Url;
 
 use crate::limits::MIN_HEARTBEAT_EVERY_MS;
+
+/// Environment variable holding the operator's private key (hex), when no keystore is given.
+pub const OPERATOR_KEY_ENV: &str = "CP_OPERATOR_KEY";
+/// Environment variable holding the password of `--operator-keystore`.
+pub const OPERATOR_KEYSTORE_PASSWORD_ENV: &str = "CP_OPERATOR_KEYSTORE_PASSWORD";
 
 /// Exit codes, documented in `--help`.
 pub mod exit {
@@ -33,6 +41,13 @@ The first start creates the data folder: the store (control-plane.redb), the CA 
 ca-key.pem) and the first admin account (--admin-user; its password from
 --admin-password-file, or CONTROL_PLANE_ADMIN_PASSWORD, or else a random one written to
 DIR/admin-password).
+
+Chain registration (off unless --chain-rpc and --registry are given): every approved box is
+registered in the NodeRegistry contract, signed by the operator key (--operator-keystore FILE
+with its password in CP_OPERATOR_KEYSTORE_PASSWORD, or a hex key in CP_OPERATOR_KEY), and
+followed to --confirmations blocks; a revoked box is deregistered. Progress is journaled in
+DIR/chain-journal.redb, so a restart never registers a box twice. GET /api/boxes shows each
+box's chain state.
 
 Exit codes:
   0  stopped cleanly (Ctrl-C or SIGTERM)
@@ -95,6 +110,32 @@ pub struct UpArgs {
     /// DIR/admin-password]
     #[arg(long, value_name = "FILE")]
     pub admin_password_file: Option<PathBuf>,
+    /// Chain flags: where and as whom approved boxes are registered.
+    #[command(flatten)]
+    pub chain: ChainArgs,
+}
+
+/// Flags of chain registration; all unused unless `--chain-rpc` is given.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Chain registration")]
+pub struct ChainArgs {
+    /// JSON-RPC endpoint of the chain that holds the NodeRegistry contract. Repeat for
+    /// failover: tried in the order given. [default: no chain registration]
+    #[arg(long = "chain-rpc", value_name = "URL", requires = "registry")]
+    pub chain_rpc: Vec<Url>,
+    /// Address of the NodeRegistry contract (0x and 40 hex digits).
+    #[arg(long, value_name = "ADDRESS", requires = "chain_rpc")]
+    pub registry: Option<Address>,
+    /// Ethereum keystore file (JSON) of the operator account that signs registrations; its
+    /// password is read from CP_OPERATOR_KEYSTORE_PASSWORD. [default: a hex private key in
+    /// CP_OPERATOR_KEY]
+    #[arg(long, value_name = "FILE", requires = "chain_rpc")]
+    pub operator_keystore: Option<PathBuf>,
+    /// Blocks on top of (and including) the one holding a registration before the box shows
+    /// as registered.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONFIRMATIONS,
+        value_parser = clap::value_parser!(u64).range(1..), requires = "chain_rpc")]
+    pub confirmations: u64,
 }
 
 /// Parses a duration (`250ms`, `30s`, `2m`, or plain milliseconds) into milliseconds, at least
@@ -147,6 +188,51 @@ mod tests {
         assert_eq!(up.heartbeat_every, DEFAULT_HEARTBEAT_EVERY_MS);
         assert_eq!(up.data, PathBuf::from("./control-plane-data"));
         assert!(!up.auto_approve);
+        assert!(up.chain.chain_rpc.is_empty());
+        assert_eq!(up.chain.registry, None);
+    }
+
+    #[test]
+    fn chain_flags() {
+        let registry = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+        let cli = Cli::try_parse_from([
+            "control-plane",
+            "up",
+            "--chain-rpc",
+            "http://127.0.0.1:8545",
+            "--chain-rpc",
+            "http://127.0.0.1:8546",
+            "--registry",
+            registry,
+            "--confirmations",
+            "5",
+        ])
+        .unwrap();
+        let Command::Up(up) = cli.command;
+        assert_eq!(up.chain.chain_rpc.len(), 2);
+        assert_eq!(up.chain.chain_rpc[1].port(), Some(8546));
+        assert_eq!(up.chain.registry, Some(registry.parse().unwrap()));
+        assert_eq!(up.chain.confirmations, 5);
+
+        for bad in [
+            vec!["--chain-rpc", "http://127.0.0.1:8545"],
+            vec!["--registry", registry],
+            vec!["--chain-rpc", "not a url", "--registry", registry],
+            vec!["--chain-rpc", "http://127.0.0.1:8545", "--registry", "0x12"],
+            vec![
+                "--chain-rpc",
+                "http://127.0.0.1:8545",
+                "--registry",
+                registry,
+                "--confirmations",
+                "0",
+            ],
+        ] {
+            let args = ["control-plane", "up"]
+                .into_iter()
+                .chain(bad.iter().copied());
+            assert!(Cli::try_parse_from(args).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

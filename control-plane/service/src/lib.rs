@@ -14,6 +14,7 @@ pub mod agent_listener;
 pub mod api;
 pub mod ca;
 pub mod chain;
+pub mod chain_registrar;
 pub mod cli;
 pub mod credentials;
 pub mod health;

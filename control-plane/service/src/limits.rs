@@ -62,3 +62,12 @@ pub const MAX_AUDIT_PAGE: usize = 1000;
 
 /// Seconds a stopping control plane gives in-flight requests before it exits anyway.
 pub const SHUTDOWN_GRACE_SECS: u64 = 10;
+
+/// Milliseconds between polls of the chain for in-flight registrations: a fraction of a block
+/// time on most EVM chains (0G Chain, Ethereum L2s: 1-2 s), so a confirmation shows within one.
+pub const CHAIN_POLL_EVERY_MS: u64 = 500;
+
+/// Milliseconds before a registration the chain could not take (RPC unreachable, another
+/// operation on the box in flight) is tried again: often enough to recover within a block or
+/// two, rarely enough not to hammer a struggling endpoint.
+pub const CHAIN_RETRY_EVERY_MS: u64 = 2000;

@@ -10,9 +10,14 @@ use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
 
-use control_plane::cli::{exit, Cli, Command, UpArgs};
+use control_plane::chain::ChainRegistration;
+use control_plane::chain_registrar::{ChainRegistrar, ChainSettings, CHAIN_JOURNAL_FILE};
+use control_plane::cli::{
+    exit, ChainArgs, Cli, Command, UpArgs, OPERATOR_KEYSTORE_PASSWORD_ENV, OPERATOR_KEY_ENV,
+};
 use control_plane::limits::SHUTDOWN_GRACE_SECS;
 use control_plane::server::{self, ServeConfig};
+use control_plane_chain::OperatorKey;
 
 /// Environment variable holding the first admin's password.
 const PASSWORD_ENV: &str = "CONTROL_PLANE_ADMIN_PASSWORD";
@@ -47,7 +52,28 @@ fn admin_password(args: &UpArgs) -> anyhow::Result<Option<String>> {
     Ok(std::env::var(PASSWORD_ENV).ok().filter(|p| !p.is_empty()))
 }
 
+/// The chain settings, when `--chain-rpc` is given; the key is read here and never printed.
+fn chain_settings(args: &ChainArgs) -> anyhow::Result<Option<ChainSettings>> {
+    let Some(registry) = args.registry.filter(|_| !args.chain_rpc.is_empty()) else {
+        return Ok(None);
+    };
+    let key = match &args.operator_keystore {
+        Some(path) => OperatorKey::from_keystore(path, OPERATOR_KEYSTORE_PASSWORD_ENV)
+            .with_context(|| format!("--operator-keystore {}", path.display()))?,
+        None => OperatorKey::from_env(OPERATOR_KEY_ENV).with_context(|| {
+            format!("--chain-rpc needs the operator key: give --operator-keystore FILE or set {OPERATOR_KEY_ENV}")
+        })?,
+    };
+    Ok(Some(ChainSettings {
+        rpc_urls: args.chain_rpc.clone(),
+        registry,
+        confirmations: args.confirmations,
+        key,
+    }))
+}
+
 fn up(args: UpArgs) -> anyhow::Result<u8> {
+    let chain = chain_settings(&args.chain)?;
     let cfg = ServeConfig {
         admin_password: admin_password(&args)?,
         data: args.data,
@@ -68,7 +94,18 @@ fn up(args: UpArgs) -> anyhow::Result<u8> {
             signal(SignalKind::interrupt()).context("installing signal handlers")?;
         let mut terminate =
             signal(SignalKind::terminate()).context("installing signal handlers")?;
-        let running = server::start(cfg, None).await?;
+        let registrar = match chain {
+            Some(settings) => {
+                std::fs::create_dir_all(&cfg.data)
+                    .with_context(|| format!("creating --data {}", cfg.data.display()))?;
+                let journal = cfg.data.join(CHAIN_JOURNAL_FILE);
+                let registrar = ChainRegistrar::connect(settings, &journal).await?;
+                tracing::info!(operator = %registrar.operator(), "registering approved boxes on chain");
+                Some(registrar as std::sync::Arc<dyn ChainRegistration>)
+            }
+            None => None,
+        };
+        let running = server::start(cfg, registrar).await?;
         // Tests and scripts read the bound addresses (useful with port 0) from these lines.
         println!("listening on http://{}", running.public_addr);
         println!("agents on {}", running.agent_url);

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::agent_listener::{self, ListenerError};
+use crate::api::boxes::resume_chain_work;
 use crate::api::{agent_router, now_ms, public_router, AppState, ServiceConfig};
 use crate::ca::{CaError, CertificateAuthority};
 use crate::chain::ChainRegistration;
@@ -263,6 +264,11 @@ pub async fn start(
             agent_url: agent_url.clone(),
         },
     });
+    if let Err(err) = resume_chain_work(&state).await {
+        return Err(StartError::Config(format!(
+            "handing approved boxes to chain registration: {err}"
+        )));
+    }
     let (stop, stopped) = watch::channel(false);
     let signal = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;

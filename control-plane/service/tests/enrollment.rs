@@ -49,13 +49,7 @@ fn token_misuse_is_refused_with_clear_errors() {
     assert_eq!(second.enroll(&cp, &http, &another).status(), 200);
 
     // The token list shows who used what, and never a secret.
-    let tokens: Value = http
-        .get(cp.url("/api/tokens"))
-        .bearer_auth(&admin)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let tokens: Value = get_json(&cp, &http, &admin, "/api/tokens");
     let tokens = tokens.as_array().unwrap();
     assert_eq!(tokens.len(), 3);
     let text = serde_json::to_string(tokens).unwrap();
@@ -76,20 +70,12 @@ fn a_request_signed_by_another_key_is_refused() {
     // The thief sends the honest box's key with its own signature.
     let mut request = thief.enroll_request(&token);
     request.public_key = honest.key.public_key_hex();
-    let response = http
-        .post(cp.url("/v1/enroll"))
-        .json(&request)
-        .send()
-        .unwrap();
+    let response = send_enroll(&cp, &http, &request);
     assert_error(response, 401, "unauthenticated");
     // Changing a signed field breaks the signature too.
     let mut request = honest.enroll_request(&token);
     request.endpoint = "http://evil:1".into();
-    let response = http
-        .post(cp.url("/v1/enroll"))
-        .json(&request)
-        .send()
-        .unwrap();
+    let response = send_enroll(&cp, &http, &request);
     assert_error(response, 401, "unauthenticated");
     // The failed attempts did not spend the token.
     assert_eq!(honest.enroll(&cp, &http, &token).status(), 200);
@@ -140,11 +126,7 @@ fn an_operator_approves_and_the_box_reports_over_mtls() {
     assert_eq!(cert.agent_url, cp.agent_url);
 
     let agent = test_box.mtls(&answer);
-    let response = agent
-        .post(cp.agent("/v1/agent/heartbeat"))
-        .json(&heartbeat())
-        .send()
-        .unwrap();
+    let response = send_heartbeat(&cp, &agent);
     assert_eq!(response.status(), 200);
     let ack: HeartbeatAck = response.json().unwrap();
     assert_eq!(ack.node_id, node);
@@ -159,38 +141,18 @@ fn an_operator_approves_and_the_box_reports_over_mtls() {
         .send()
         .unwrap();
     assert_eq!(response.status(), 200);
-    let ack: HeartbeatAck = agent
-        .post(cp.agent("/v1/agent/heartbeat"))
-        .json(&heartbeat())
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let ack: HeartbeatAck = send_heartbeat(&cp, &agent).json().unwrap();
     assert!(ack.drain);
 
-    let detail: Value = http
-        .get(cp.url(&format!("/api/boxes/{node}")))
-        .bearer_auth(&viewer)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let detail: Value = get_json(&cp, &http, &viewer, &format!("/api/boxes/{node}"));
     assert_eq!(detail["health"], "healthy");
     assert_eq!(detail["inventory"]["drives"][0]["serial"], "S1");
     assert_eq!(detail["inventory"]["gpus"], json!([]));
 
     // Revoked: heartbeats are refused and the poll says so.
-    let response = http
-        .post(cp.url(&format!("/api/boxes/{node}/revoke")))
-        .bearer_auth(&operator)
-        .send()
-        .unwrap();
+    let response = box_action(&cp, &http, &operator, &node, "revoke");
     assert_eq!(response.status(), 200);
-    let response = agent
-        .post(cp.agent("/v1/agent/heartbeat"))
-        .json(&heartbeat())
-        .send()
-        .unwrap();
+    let response = send_heartbeat(&cp, &agent);
     assert_error(response, 403, "forbidden");
     assert_eq!(test_box.poll(&cp, &http).status, EnrollStatus::Revoked);
     assert_error(
@@ -207,12 +169,7 @@ fn auto_approval_answers_with_the_certificate() {
     let test_box = TestBox::new();
     let answer: EnrollResponse = test_box.enroll(&cp, &http, &token).json().unwrap();
     assert_eq!(answer.status, EnrollStatus::Approved);
-    let response = test_box
-        .mtls(&answer)
-        .post(cp.agent("/v1/agent/heartbeat"))
-        .json(&heartbeat())
-        .send()
-        .unwrap();
+    let response = send_heartbeat(&cp, &test_box.mtls(&answer));
     assert_eq!(response.status(), 200);
     let entries = audit(&cp, &http, &admin);
     let approval = entries

@@ -12,13 +12,7 @@ use serde_json::Value;
 const EVERY_MS: u64 = 300;
 
 fn health(cp: &ControlPlane, http: &reqwest::blocking::Client, admin: &str, node: &str) -> String {
-    let detail: Value = http
-        .get(cp.url(&format!("/api/boxes/{node}")))
-        .bearer_auth(admin)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let detail: Value = get_json(cp, http, admin, &format!("/api/boxes/{node}"));
     detail["health"].as_str().unwrap().to_owned()
 }
 
@@ -32,11 +26,7 @@ fn missed_heartbeats_mark_a_box_unhealthy() {
 
     let agent = test_box.mtls(&answer);
     let beat = || {
-        let response = agent
-            .post(cp.agent("/v1/agent/heartbeat"))
-            .json(&heartbeat())
-            .send()
-            .unwrap();
+        let response = send_heartbeat(&cp, &agent);
         assert_eq!(response.status(), 200);
     };
     beat();
@@ -48,21 +38,9 @@ fn missed_heartbeats_mark_a_box_unhealthy() {
     std::thread::sleep(limit + Duration::from_millis(150));
     assert!(last.elapsed() > limit);
     assert_eq!(health(&cp, &http, &admin, &node), "unhealthy");
-    let listed: Value = http
-        .get(cp.url("/api/boxes?health=unhealthy"))
-        .bearer_auth(&admin)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let listed: Value = get_json(&cp, &http, &admin, "/api/boxes?health=unhealthy");
     assert_eq!(listed[0]["node_id"], node.as_str());
-    let healthy: Value = http
-        .get(cp.url("/api/boxes?health=healthy"))
-        .bearer_auth(&admin)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let healthy: Value = get_json(&cp, &http, &admin, "/api/boxes?health=healthy");
     assert_eq!(healthy, serde_json::json!([]));
 
     // One heartbeat brings it back.
@@ -78,13 +56,7 @@ fn boxes_filter_by_status_zone_and_hostname() {
     let pending = TestBox::new();
     assert_eq!(pending.enroll(&cp, &http, &token).status(), 200);
     let ids = |query: &str| -> Vec<String> {
-        let list: Value = http
-            .get(cp.url(&format!("/api/boxes{query}")))
-            .bearer_auth(&admin)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let list: Value = get_json(&cp, &http, &admin, &format!("/api/boxes{query}"));
         list.as_array()
             .unwrap()
             .iter()

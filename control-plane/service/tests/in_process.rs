@@ -30,9 +30,14 @@ impl ChainRegistration for RecordingChain {
         Ok(())
     }
 
+    fn deregister(&self, node_id: &str) -> Result<(), control_plane::chain::ChainHookError> {
+        self.boxes.lock().unwrap().remove(node_id);
+        Ok(())
+    }
+
     fn status(&self, node_id: &str) -> ChainStatus {
         if self.boxes.lock().unwrap().contains_key(node_id) {
-            ChainStatus::Queued
+            ChainStatus::Queued { last_error: None }
         } else {
             ChainStatus::NotSubmitted
         }
@@ -88,6 +93,16 @@ impl Admin {
             .unwrap();
         let token = answer["token"].as_str().unwrap().to_owned();
         Admin { http, base, token }
+    }
+
+    /// `POST /api/boxes/{node}/approve`.
+    async fn approve(&self, node: &str) -> (u16, Value) {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/api/boxes/{node}/approve"),
+            None,
+        )
+        .await
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -182,13 +197,7 @@ async fn approval_hands_the_box_to_the_chain_hook() {
     assert_eq!(detail["chain"]["state"], "not_submitted");
     assert!(chain.boxes.lock().unwrap().is_empty());
 
-    let (status, detail) = admin
-        .call(
-            reqwest::Method::POST,
-            &format!("/api/boxes/{node}/approve"),
-            None,
-        )
-        .await;
+    let (status, detail) = admin.approve(&node).await;
     assert_eq!(status, 200);
     assert_eq!(detail["chain"]["state"], "queued");
     let handed = chain.boxes.lock().unwrap()[&node].clone();
@@ -245,13 +254,7 @@ async fn the_agent_enrolls_waits_for_approval_reports_and_resumes() {
         .await;
     assert_eq!(detail["status"], "pending");
     assert_eq!(detail["health"], "unknown");
-    let (status, _) = admin
-        .call(
-            reqwest::Method::POST,
-            &format!("/api/boxes/{node}/approve"),
-            None,
-        )
-        .await;
+    let (status, _) = admin.approve(&node).await;
     assert_eq!(status, 200);
 
     eventually(Duration::from_secs(10), "the first heartbeat", || async {

@@ -75,12 +75,7 @@ fn certificates_stay_valid_across_a_restart() {
     let cert = answer.certificate.as_mut().unwrap();
     // The new process listens on another port; the CA and the box's certificate are the same.
     cert.agent_url = cp.agent_url.clone();
-    let response = test_box
-        .mtls(&answer)
-        .post(cp.agent("/v1/agent/heartbeat"))
-        .json(&heartbeat())
-        .send()
-        .unwrap();
+    let response = send_heartbeat(&cp, &test_box.mtls(&answer));
     assert_eq!(response.status(), 200);
     // The admin session survived too (sessions are stored).
     let boxes = http

@@ -299,13 +299,12 @@ fn the_audit_log_pages() {
     let mut after = 0;
     let mut seen = 0;
     loop {
-        let page: Value = http
-            .get(cp.url(&format!("/api/audit?after={after}&limit=2")))
-            .bearer_auth(&admin)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let page: Value = get_json(
+            &cp,
+            &http,
+            &admin,
+            &format!("/api/audit?after={after}&limit=2"),
+        );
         seen += page["entries"].as_array().unwrap().len();
         match page["next"].as_u64() {
             Some(next) => after = next,

@@ -5,9 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, TxHash};
 use control_plane_chain::local_chain::LocalChain;
-use control_plane_chain::{RedbJournal, Registrar, RegistrarConfig};
+use control_plane_chain::{
+    BoxError, BoxOperation, BoxRecord, BoxState, RedbJournal, Registrar, RegistrarConfig,
+    RegistryRevert,
+};
 
 /// Generous bound for anything to settle on a local chain.
 pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -71,4 +74,33 @@ pub async fn mine(chain: &Chain, blocks: u64) {
         .request("anvil_mine", serde_json::json!([blocks]))
         .await
         .expect("anvil_mine");
+}
+
+/// The transaction of a `Submitted` state (panics on any other).
+pub fn submitted_tx(state: &BoxState) -> TxHash {
+    match state {
+        BoxState::Submitted { tx } => *tx,
+        other => panic!("expected Submitted, got {other:?}"),
+    }
+}
+
+/// Submits a registration of each record in order; returns each one's transaction.
+pub async fn submit_all(registrar: &Registrar, fleet: &[BoxRecord]) -> Vec<TxHash> {
+    let mut hashes = Vec::with_capacity(fleet.len());
+    for record in fleet {
+        let status = registrar
+            .submit(BoxOperation::Register(record.clone()))
+            .await
+            .unwrap();
+        hashes.push(submitted_tx(&status.state));
+    }
+    hashes
+}
+
+/// The contract's reason of a `Reverted` error (panics on any other error).
+pub fn revert_of(err: &BoxError) -> &RegistryRevert {
+    match err {
+        BoxError::Reverted { revert, .. } => revert,
+        other => panic!("expected a revert, got {other:?}"),
+    }
 }

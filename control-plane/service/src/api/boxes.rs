@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::{now_ms, AppState, StrictJson, StrictPath, StrictQuery};
-use crate::chain::{ChainBox, ChainStatus};
+use crate::chain::{ChainBox, ChainHookError, ChainStatus};
 use crate::health::{health, Health};
 use crate::store::{BoxRecord, StoreError};
 
@@ -73,6 +73,8 @@ pub struct BoxSummary {
     pub capacity_bytes: u64,
     /// GPUs from its last heartbeat.
     pub gpus: usize,
+    /// Chain registration.
+    pub chain: ChainStatus,
 }
 
 /// A box in full: its record, health and chain registration.
@@ -149,6 +151,7 @@ pub async fn list_boxes(
                     .is_none_or(|h| record.hostname.contains(h.as_str()))
         })
         .map(|(health, record)| BoxSummary {
+            chain: state.chain_status(&record.node_id),
             capacity_bytes: capacity(&record),
             gpus: record.inventory.as_ref().map_or(0, |beat| beat.gpus.len()),
             node_id: record.node_id,
@@ -233,22 +236,48 @@ pub async fn approve_box(
         .await?;
     state.heartbeats.overlay(&mut record);
     if let Some(chain) = &state.chain {
-        let mut public_key = [0u8; 32];
-        hex::decode_to_slice(&record.public_key, &mut public_key)
-            .map_err(|_| ApiError::Internal("stored key is not hex".into()))?;
-        let registration = ChainBox {
-            node_id: record.node_id.clone(),
-            public_key,
-            endpoint: record.endpoint.clone(),
-            capacity_bytes: capacity(&record),
-            zone: record.zone.clone(),
-        };
         // The box is approved whatever the registrar says; its chain status shows the failure.
-        if let Err(err) = chain.register(registration) {
+        if let Err(err) = chain_box(&record).and_then(|registration| chain.register(registration)) {
             tracing::error!(node_id = %record.node_id, %err, "chain registration refused the box");
         }
     }
     Ok(record)
+}
+
+/// What the chain registry is told about an approved box.
+fn chain_box(record: &BoxRecord) -> Result<ChainBox, ChainHookError> {
+    let mut public_key = [0u8; 32];
+    hex::decode_to_slice(&record.public_key, &mut public_key)
+        .map_err(|_| ChainHookError(format!("box {} has a malformed key", record.node_id)))?;
+    Ok(ChainBox {
+        node_id: record.node_id.clone(),
+        public_key,
+        endpoint: record.endpoint.clone(),
+        capacity_bytes: capacity(record),
+        zone: record.zone.clone(),
+    })
+}
+
+/// Hands every approved box to chain registration and every revoked one to deregistration, so
+/// work cut short by a crash (approved in the store, not yet journaled by the registrar) is
+/// picked up at start. Both are idempotent: boxes already journaled cost one journal read.
+pub async fn resume_chain_work(state: &Arc<AppState>) -> Result<(), ApiError> {
+    let Some(chain) = &state.chain else {
+        return Ok(());
+    };
+    let boxes = state.store(|store| store.list_boxes()).await?;
+    for mut record in boxes {
+        state.heartbeats.overlay(&mut record);
+        let handed = match record.status {
+            EnrollStatus::Pending => Ok(()),
+            EnrollStatus::Approved => chain_box(&record).and_then(|b| chain.register(b)),
+            EnrollStatus::Revoked => chain.deregister(&record.node_id),
+        };
+        if let Err(err) = handed {
+            tracing::error!(node_id = %record.node_id, %err, "chain registration refused the box");
+        }
+    }
+    Ok(())
 }
 
 /// Approves a pending box.
@@ -292,7 +321,8 @@ pub async fn revoke(
     Extension(caller): Extension<Caller>,
     StrictPath(node_id): StrictPath<String>,
 ) -> Result<Json<BoxDetail>, ApiError> {
-    change_box(
+    let target = node_id.clone();
+    let detail = change_box(
         &state,
         &caller,
         node_id,
@@ -309,7 +339,18 @@ pub async fn revoke(
             Ok(())
         },
     )
-    .await
+    .await?;
+    let Some(chain) = &state.chain else {
+        return Ok(detail);
+    };
+    // Revoked in the store whatever the registrar says; a failure shows in its chain status.
+    if let Err(err) = chain.deregister(&target) {
+        tracing::error!(node_id = %target, %err, "chain deregistration refused the box");
+    }
+    Ok(Json(BoxDetail {
+        chain: state.chain_status(&target),
+        ..detail.0
+    }))
 }
 
 /// Body of `PUT /api/boxes/{node_id}/zone`.

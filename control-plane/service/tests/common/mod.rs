@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod chain;
+
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -43,6 +45,11 @@ pub struct ControlPlane {
 impl ControlPlane {
     /// Starts `control-plane up --data DATA` on free loopback ports with `extra` flags.
     pub fn start(data: &Path, extra: &[&str]) -> ControlPlane {
+        Self::start_with_env(data, extra, &[])
+    }
+
+    /// Like [`ControlPlane::start`], with `env` added to its environment.
+    pub fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> ControlPlane {
         let log = data.with_extension("log");
         let stderr = File::options()
             .create(true)
@@ -56,6 +63,7 @@ impl ControlPlane {
             .args(["--listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0"])
             .args(extra)
             .env("CONTROL_PLANE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -223,9 +231,15 @@ pub fn login(cp: &ControlPlane, http: &Client, user: &str, password: &str) -> St
 pub fn fresh(extra: &[&str]) -> (tempfile::TempDir, ControlPlane, Client, String) {
     let dir = tempfile::tempdir().unwrap();
     let cp = ControlPlane::start(&dir.path().join("data"), extra);
-    let http = http();
-    let admin = login(&cp, &http, "admin", ADMIN_PASSWORD);
+    let (http, admin) = fresh_login(&cp);
     (dir, cp, http, admin)
+}
+
+/// A client and an admin bearer token for a running control plane.
+pub fn fresh_login(cp: &ControlPlane) -> (Client, String) {
+    let http = http();
+    let admin = login(cp, &http, "admin", ADMIN_PASSWORD);
+    (http, admin)
 }
 
 /// Creates an account with `role` and returns its bearer token.
@@ -287,10 +301,7 @@ impl TestBox {
 
     /// Sends the enrollment request.
     pub fn enroll(&self, cp: &ControlPlane, http: &Client, token: &str) -> Response {
-        http.post(cp.url("/v1/enroll"))
-            .json(&self.enroll_request(token))
-            .send()
-            .unwrap()
+        send_enroll(cp, http, &self.enroll_request(token))
     }
 
     /// A signed status poll at `timestamp_secs`.
@@ -365,17 +376,64 @@ pub fn heartbeat() -> Heartbeat {
 /// Enrolls a new box with a fresh token and approves it (as `admin`); returns the box and its
 /// approved enrollment answer.
 pub fn approved_box(cp: &ControlPlane, http: &Client, admin: &str) -> (TestBox, EnrollResponse) {
-    let token = new_token(cp, http, admin, json!({}));
     let test_box = TestBox::new();
-    assert_eq!(test_box.enroll(cp, http, &token).status(), 200);
-    let response = http
-        .post(cp.url(&format!("/api/boxes/{}/approve", test_box.key.node_id())))
-        .bearer_auth(admin)
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    enroll_and_approve(cp, http, admin, &test_box);
     let answer = test_box.poll(cp, http);
     (test_box, answer)
+}
+
+/// Enrolls `test_box` with a fresh token and approves it (as `admin`), asserting both succeed.
+pub fn enroll_and_approve(cp: &ControlPlane, http: &Client, admin: &str, test_box: &TestBox) {
+    let token = new_token(cp, http, admin, json!({}));
+    assert_eq!(test_box.enroll(cp, http, &token).status(), 200);
+    let response = box_action(cp, http, admin, &test_box.key.node_id(), "approve");
+    assert_eq!(response.status(), 200);
+}
+
+/// Sends an enrollment request as it is (tests tamper with it first).
+pub fn send_enroll(cp: &ControlPlane, http: &Client, request: &EnrollRequest) -> Response {
+    http.post(cp.url("/v1/enroll"))
+        .json(request)
+        .send()
+        .unwrap()
+}
+
+/// Sends a plausible heartbeat with `agent` (an mTLS client, or not).
+pub fn send_heartbeat(cp: &ControlPlane, agent: &Client) -> Response {
+    agent
+        .post(cp.agent("/v1/agent/heartbeat"))
+        .json(&heartbeat())
+        .send()
+        .unwrap()
+}
+
+/// `GET path` on the public listener as `token`, its JSON body decoded.
+pub fn get_json<T: serde::de::DeserializeOwned>(
+    cp: &ControlPlane,
+    http: &Client,
+    token: &str,
+    path: &str,
+) -> T {
+    http.get(cp.url(path))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+/// `POST /api/boxes/{node_id}/{action}` (approve, revoke) as `token`.
+pub fn box_action(
+    cp: &ControlPlane,
+    http: &Client,
+    token: &str,
+    node_id: &str,
+    action: &str,
+) -> Response {
+    http.post(cp.url(&format!("/api/boxes/{node_id}/{action}")))
+        .bearer_auth(token)
+        .send()
+        .unwrap()
 }
 
 /// The whole audit log.
