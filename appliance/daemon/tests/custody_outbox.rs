@@ -15,6 +15,25 @@ use serde_json::Value;
 /// seconds by then).
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
 
+fn metrics(http: &reqwest::blocking::Client, daemon: &Daemon) -> String {
+    http.get(daemon.url("/metrics"))
+        .send()
+        .and_then(|r| r.text())
+        .expect("GET /metrics")
+}
+
+/// Polls `check` until it gives a value, failing with `context()` after [`DELIVERY_TIMEOUT`].
+fn wait_for<T>(mut check: impl FnMut() -> Option<T>, context: impl Fn() -> String) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(start.elapsed() < DELIVERY_TIMEOUT, "{}", context());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn a_peer_that_was_down_gets_its_custody_after_the_origin_crashed_and_restarted() {
     let dir = tempfile::tempdir().unwrap();
@@ -42,15 +61,10 @@ fn a_peer_that_was_down_gets_its_custody_after_the_origin_crashed_and_restarted(
         .json()
         .unwrap();
     let id = answer["id"].as_str().unwrap().to_owned();
-    let metrics = http
-        .get(origin.url("/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let failed = metrics(&http, &origin);
     assert!(
-        metrics.contains(r#"da_custody_pushes_total{result="failed"}"#),
-        "{metrics}"
+        failed.contains(r#"da_custody_pushes_total{result="failed"}"#),
+        "{failed}"
     );
 
     // The origin crashes; it comes back with the push still queued in da.redb.
@@ -60,23 +74,23 @@ fn a_peer_that_was_down_gets_its_custody_after_the_origin_crashed_and_restarted(
     let peer_http = format!("127.0.0.1:{peer_port}");
     let peer = Daemon::start(&peer_data, &["--http", &peer_http]);
     assert_eq!(peer.node_id, peer_id);
-    let start = Instant::now();
-    let columns = loop {
-        let response = http
-            .get(peer.url(&format!("/v1/blobs/{id}/custody")))
-            .send()
-            .unwrap();
-        if response.status() == 200 {
-            let body: Value = response.json().unwrap();
-            break body["columns"].as_array().unwrap().len();
-        }
-        assert!(
-            start.elapsed() < DELIVERY_TIMEOUT,
-            "the peer never got its custody; origin log:\n{}",
-            std::fs::read_to_string(&origin.log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let columns = wait_for(
+        || {
+            let response = http
+                .get(peer.url(&format!("/v1/blobs/{id}/custody")))
+                .send()
+                .ok()
+                .filter(|r| r.status() == 200)?;
+            let body: Value = response.json().ok()?;
+            Some(body["columns"].as_array()?.len())
+        },
+        || {
+            format!(
+                "the peer never got its custody; origin log:\n{}",
+                std::fs::read_to_string(&origin.log).unwrap_or_default()
+            )
+        },
+    );
     // Two boxes, two custodians per column: the peer keeps every column.
     assert_eq!(columns, 128);
     let meta: Value = http
@@ -90,29 +104,15 @@ fn a_peer_that_was_down_gets_its_custody_after_the_origin_crashed_and_restarted(
         "the peer checked and kept the blob's commitments"
     );
     // Accepted: the origin forgets the push (no retries once the peer has it).
-    let start = Instant::now();
-    loop {
-        let metrics = http
-            .get(origin.url("/metrics"))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap();
-        if metrics.contains(r#"da_custody_pushes_total{result="ok"} 1"#) {
-            break;
-        }
-        assert!(start.elapsed() < DELIVERY_TIMEOUT, "{metrics}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let pushed_once = r#"da_custody_pushes_total{result="ok"} 1"#;
+    wait_for(
+        || metrics(&http, &origin).contains(pushed_once).then_some(()),
+        || metrics(&http, &origin),
+    );
     std::thread::sleep(Duration::from_secs(2));
-    let metrics = http
-        .get(origin.url("/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let later = metrics(&http, &origin);
     assert!(
-        metrics.contains(r#"da_custody_pushes_total{result="ok"} 1"#),
-        "pushed once, then forgotten: {metrics}"
+        later.contains(pushed_once),
+        "pushed once, then forgotten: {later}"
     );
 }
