@@ -13,14 +13,9 @@ pub enum AgentError {
         /// What went wrong.
         source: std::io::Error,
     },
-    /// The box key file does not hold a usable ed25519 key.
-    #[error("box key {path}: {problem}")]
-    Key {
-        /// The key file.
-        path: PathBuf,
-        /// What is wrong with it.
-        problem: String,
-    },
+    /// The box's node key could not be loaded, created or adopted (the error names the file).
+    #[error(transparent)]
+    Key(#[from] appliance_quic::IdentityError),
     /// A stored enrollment state file does not parse.
     #[error("enrollment state {path}: {problem} (delete it to enroll again with a new token)")]
     State {

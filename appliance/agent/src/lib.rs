@@ -1,14 +1,16 @@
 //! The box's agent: enrolls the box with the control plane, keeps its key and certificate, and
 //! reports inventory and health in heartbeats over mTLS.
 //!
-//! 1. [`Agent::start`] loads (or generates) the box key in the agent folder, then resumes a
-//!    stored enrollment or enrolls with the one-time token (retrying while the control plane
-//!    is unreachable; a refused token is an error at once).
+//! 1. [`Agent::start_with_key`] takes the box's node key (the one identity that also names the
+//!    box to light clients and the cluster; [`Agent::start`] loads it from the agent folder),
+//!    then resumes a stored enrollment or enrolls with the one-time token (retrying while the
+//!    control plane is unreachable; a refused token is an error at once).
 //! 2. [`Agent::run`] polls, signed with the box key, until the box is approved, stores the
 //!    issued certificate, then sends a heartbeat every period the control plane asks for.
 //!
-//! Files in the agent folder: `box-key.pk8` (the key, mode 0600) and `enrollment.json` (node
-//! id, status, and once approved the client and CA certificates).
+//! Files in the agent folder: `enrollment.json` (node id, status, and once approved the client
+//! and CA certificates; mode 0600), and with [`Agent::start`] the node key `node.key`. A
+//! `box-key.pk8` left by older agents is adopted as the node key (see [`box_key`]).
 
 pub mod box_key;
 pub mod client;
@@ -32,7 +34,7 @@ pub use box_key::BoxKey;
 pub use error::AgentError;
 pub use gpus::GpuProbe;
 
-use box_key::write_private;
+use appliance_quic::private_file;
 use client::{mtls_client, post_json, public_client};
 use limits::{ENROLL_ATTEMPTS, ENROLL_RETRY_FIRST_MS, MAX_RETRY_MS, MIN_PERIOD_MS};
 
@@ -42,7 +44,7 @@ pub const STATE_FILE: &str = "enrollment.json";
 /// How the agent reaches the control plane and describes the box.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
-    /// The agent folder: box key and enrollment state.
+    /// The agent folder: enrollment state (and the node key, with [`Agent::start`]).
     pub dir: PathBuf,
     /// Base URL of the control plane's public listener, e.g. `http://10.0.0.2:7070`.
     pub control_plane: String,
@@ -130,7 +132,8 @@ fn load_state(path: &Path) -> Result<Option<SavedEnrollment>, AgentError> {
 }
 
 impl Agent {
-    /// Loads the box key and resumes the stored enrollment, or enrolls with the token.
+    /// Loads the node key from the agent folder (creating it on first use), then as
+    /// [`Agent::start_with_key`].
     pub async fn start(
         cfg: AgentConfig,
         inventory: Arc<dyn InventorySource>,
@@ -139,6 +142,16 @@ impl Agent {
         let key = tokio::task::spawn_blocking(move || BoxKey::load_or_create(&dir))
             .await
             .map_err(|e| AgentError::Tls(format!("key task failed: {e}")))??;
+        Agent::start_with_key(cfg, key, inventory).await
+    }
+
+    /// Resumes the stored enrollment, or enrolls with the token, as the box whose node key is
+    /// `key`.
+    pub async fn start_with_key(
+        cfg: AgentConfig,
+        key: BoxKey,
+        inventory: Arc<dyn InventorySource>,
+    ) -> Result<Agent, AgentError> {
         let public = public_client()?;
         let gpus = Arc::new(
             tokio::task::spawn_blocking(GpuProbe::new)
@@ -148,6 +161,17 @@ impl Agent {
         let state_path = cfg.dir.join(STATE_FILE);
         let mut agent = match load_state(&state_path)? {
             Some(saved) => {
+                if saved.response.node_id != key.node_id() {
+                    return Err(AgentError::State {
+                        path: state_path,
+                        problem: format!(
+                            "it records node id {}, but the node key is {} (was the key \
+                             replaced? restore it to keep the enrolled id)",
+                            saved.response.node_id,
+                            key.node_id()
+                        ),
+                    });
+                }
                 if saved.control_plane != cfg.control_plane {
                     tracing::warn!(
                         enrolled_with = %saved.control_plane,
@@ -234,7 +258,12 @@ impl Agent {
             problem: e.to_string(),
         })?;
         tokio::task::spawn_blocking(move || {
-            write_private(&path, &bytes).map_err(|source| AgentError::Io { path, source })
+            let dir = path
+                .parent()
+                .expect("the state file is in the agent folder");
+            std::fs::create_dir_all(dir)
+                .and_then(|()| private_file::replace(&path, &bytes))
+                .map_err(|source| AgentError::Io { path, source })
         })
         .await
         .map_err(|e| AgentError::Tls(format!("state task failed: {e}")))?

@@ -13,6 +13,7 @@
 pub mod blob_id;
 pub mod chunk_object;
 pub mod custody;
+pub mod custody_outbox;
 mod custody_store;
 pub mod custody_wire;
 mod disperse;

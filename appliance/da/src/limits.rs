@@ -56,3 +56,11 @@ pub const STORE_WRITERS: usize = 4;
 /// Boxes that keep each cell column in a cluster: two, so one box can die and every column
 /// is still served, at twice the storage of one copy per column.
 pub const CUSTODY_REPLICATION: usize = 2;
+
+/// Milliseconds before the first retry of a custody push a peer did not accept: long enough for
+/// a restarting peer to come back, short enough that custody is not late by much.
+pub const OUTBOX_FIRST_RETRY_MS: u64 = 500;
+
+/// Longest wait between retries of a custody push, in milliseconds: a peer back from an outage
+/// gets its columns within a minute.
+pub const OUTBOX_MAX_RETRY_MS: u64 = 60_000;

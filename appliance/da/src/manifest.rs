@@ -12,7 +12,9 @@
 //! - `custody_blobs`: blob id → [`CustodyBlob`] (size, commitments, the columns kept here) for
 //!   blobs dispersed elsewhere of which this box keeps some columns;
 //! - `custody`: blob id ‖ chunk index → [`ChunkEntry`] of the custody object (one digest per
-//!   kept column).
+//!   kept column);
+//! - `outbox`: blob id ‖ peer id → attempts and next attempt of a custody push the peer has not
+//!   accepted yet (`custody_outbox.rs`).
 //!
 //! A blob becomes visible in one transaction that inserts its `blobs`, `keys` and `chunks` rows
 //! and clears its `pending` rows, after every chunk object is durable. [`Manifest::sweep`] at
@@ -22,18 +24,23 @@ use std::path::Path;
 
 use appliance_protocol::BlobId;
 use appliance_storage::ObjectId;
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 
 use crate::chunk_object::{BlobKey, Digest};
 use crate::error::DaError;
 use crate::limits::{BYTES_PER_COMMITMENT, CELLS_PER_CHUNK, DIGEST_LEN};
 
-const BLOBS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blobs");
-const CHUNKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("chunks");
-const KEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("keys");
-const PENDING: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pending");
-const CUSTODY_BLOBS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("custody_blobs");
-const CUSTODY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("custody");
+/// Every table maps byte keys to byte records.
+type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
+
+const BLOBS: Table = TableDefinition::new("blobs");
+const CHUNKS: Table = TableDefinition::new("chunks");
+const KEYS: Table = TableDefinition::new("keys");
+const PENDING: Table = TableDefinition::new("pending");
+const CUSTODY_BLOBS: Table = TableDefinition::new("custody_blobs");
+const CUSTODY: Table = TableDefinition::new("custody");
+/// Custody pushes not yet accepted by their peer (see `custody_outbox.rs`).
+pub(crate) const OUTBOX: Table = TableDefinition::new("outbox");
 
 const BLOB_VERSION: u8 = 1;
 const CHUNK_VERSION: u8 = 1;
@@ -278,11 +285,15 @@ impl Manifest {
         let db = Database::create(path)
             .map_err(|e| DaError::Manifest(format!("opening {}: {e}", path.display())))?;
         let txn = db.begin_write()?;
-        for table in [BLOBS, CHUNKS, KEYS, PENDING, CUSTODY_BLOBS, CUSTODY] {
+        for table in [BLOBS, CHUNKS, KEYS, PENDING, CUSTODY_BLOBS, CUSTODY, OUTBOX] {
             txn.open_table(table)?;
         }
         txn.commit()?;
         Ok(Manifest { db })
+    }
+
+    pub(crate) fn db(&self) -> &Database {
+        &self.db
     }
 
     /// The blob with `id`, if any.
@@ -349,16 +360,35 @@ impl Manifest {
         chunks: &[ChunkEntry],
     ) -> Result<bool, DaError> {
         assert_eq!(blob.commitments.len(), chunks.len(), "one entry per chunk");
-        let txn = self.db.begin_write()?;
-        {
-            let mut blobs = txn.open_table(BLOBS)?;
-            if blobs.get(id.0.as_slice())?.is_some() {
-                return Ok(false);
-            }
-            blobs.insert(id.0.as_slice(), blob.encode().as_slice())?;
+        self.commit_chunks((BLOBS, CHUNKS), id, &blob.encode(), chunks, |txn| {
             txn.open_table(KEYS)?
                 .insert(blob.key.as_slice(), id.0.as_slice())?;
-            let mut table = txn.open_table(CHUNKS)?;
+            Ok(())
+        })
+    }
+
+    /// The shape of every commit: in one transaction, unless `tables.0` holds `id` already
+    /// (then it returns false and changes nothing), inserts `entry` under `id` in `tables.0`,
+    /// each chunk under `id` ‖ index in `tables.1`, whatever `also` writes, and clears the
+    /// chunks' pending rows.
+    fn commit_chunks(
+        &self,
+        tables: (Table, Table),
+        id: &BlobId,
+        entry: &[u8],
+        chunks: &[ChunkEntry],
+        also: impl FnOnce(&WriteTransaction) -> Result<(), DaError>,
+    ) -> Result<bool, DaError> {
+        let (entries, chunk_table) = tables;
+        let txn = self.db.begin_write()?;
+        {
+            let mut entries = txn.open_table(entries)?;
+            if entries.get(id.0.as_slice())?.is_some() {
+                return Ok(false);
+            }
+            entries.insert(id.0.as_slice(), entry)?;
+            also(&txn)?;
+            let mut table = txn.open_table(chunk_table)?;
             let mut pending = txn.open_table(PENDING)?;
             for (index, chunk) in chunks.iter().enumerate() {
                 table.insert(
@@ -458,25 +488,9 @@ impl Manifest {
         chunks: &[ChunkEntry],
     ) -> Result<bool, DaError> {
         assert_eq!(blob.commitments.len(), chunks.len(), "one entry per chunk");
-        let txn = self.db.begin_write()?;
-        {
-            let mut blobs = txn.open_table(CUSTODY_BLOBS)?;
-            if blobs.get(id.0.as_slice())?.is_some() {
-                return Ok(false);
-            }
-            blobs.insert(id.0.as_slice(), blob.encode().as_slice())?;
-            let mut table = txn.open_table(CUSTODY)?;
-            let mut pending = txn.open_table(PENDING)?;
-            for (index, chunk) in chunks.iter().enumerate() {
-                table.insert(
-                    chunk_key(id, index as u32).as_slice(),
-                    chunk.encode().as_slice(),
-                )?;
-                pending.remove(chunk.object.0.as_slice())?;
-            }
-        }
-        txn.commit()?;
-        Ok(true)
+        self.commit_chunks((CUSTODY_BLOBS, CUSTODY), id, &blob.encode(), chunks, |_| {
+            Ok(())
+        })
     }
 }
 

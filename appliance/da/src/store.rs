@@ -187,6 +187,12 @@ impl BlobStore {
         custody_store::accept(&self.inner, batch)
     }
 
+    /// The manifest, for its custody outbox (`queue_pushes`, `due_pushes`, `push_done`,
+    /// `push_failed`; see [`custody_outbox`](crate::custody_outbox)).
+    pub fn outbox(&self) -> &Manifest {
+        &self.inner.manifest
+    }
+
     /// Where chunk `chunk` of a blob lives: its engine object, generation and record digests.
     pub fn chunk(&self, id: &BlobId, chunk: u32) -> Result<ChunkEntry, DaError> {
         self.inner

@@ -9,7 +9,6 @@ use appliance_da::limits::RECORD_LEN;
 use appliance_da::DaError;
 use common::{fresh, open, pattern};
 
-#[test]
 fn a_peer_keeps_verified_columns_and_serves_only_those() {
     let (_origin_dir, origin) = fresh();
     let peer_dir = tempfile::tempdir().unwrap();
@@ -55,7 +54,6 @@ fn a_peer_keeps_verified_columns_and_serves_only_those() {
     assert_eq!(peer.cells(&meta.id, 1, &[64]).unwrap().len(), 1);
 }
 
-#[test]
 fn forged_batches_are_refused_and_nothing_is_stored() {
     let (_origin_dir, origin) = fresh();
     let (_peer_dir, peer) = fresh();
@@ -92,4 +90,13 @@ fn forged_batches_are_refused_and_nothing_is_stored() {
     assert!(matches!(peer.meta(&meta.id), Err(DaError::UnknownBlob(_))));
     assert_eq!(peer.engine().status().unwrap().objects, 0, "nothing stored");
     assert!(peer.accept_custody(&good).unwrap());
+}
+
+/// Every scenario above disperses, so each needs the FK20 tables `kernels` builds once per
+/// process (about 20 s on a 2-core box, more than any scenario's own work): they run in one
+/// process, one after the other, each on its own store.
+#[test]
+fn custody_is_verified_kept_and_served_and_forgeries_are_refused() {
+    a_peer_keeps_verified_columns_and_serves_only_those();
+    forged_batches_are_refused_and_nothing_is_stored();
 }

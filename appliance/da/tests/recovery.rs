@@ -38,7 +38,6 @@ fn assert_repaired(store: &appliance_da::BlobStore, id: &BlobId, chunk: u32, old
     assert_eq!(digests(&object), entry.digests, "the new object is intact");
 }
 
-#[test]
 fn half_the_cells_corrupt_behind_the_engines_back_are_recovered_and_repaired() {
     let dir = tempfile::tempdir().unwrap();
     let data = pattern(INPUT_BYTES_PER_CHUNK + 70_000, 1);
@@ -67,7 +66,6 @@ fn half_the_cells_corrupt_behind_the_engines_back_are_recovered_and_repaired() {
     );
 }
 
-#[test]
 fn more_than_half_the_cells_bad_is_unrecoverable_never_wrong_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let data = pattern(INPUT_BYTES_PER_CHUNK + 70_000, 2);
@@ -100,7 +98,6 @@ fn more_than_half_the_cells_bad_is_unrecoverable_never_wrong_bytes() {
     );
 }
 
-#[test]
 fn a_shard_lost_beyond_the_engines_parity_is_rebuilt_from_the_other_cells() {
     let dir = tempfile::tempdir().unwrap();
     let data = pattern(100_000, 3);
@@ -116,7 +113,6 @@ fn a_shard_lost_beyond_the_engines_parity_is_rebuilt_from_the_other_cells() {
     assert_repaired(&store, &id, 0, &old);
 }
 
-#[test]
 fn failing_drives_beyond_recovery_give_an_error_then_heal() {
     let dir = tempfile::tempdir().unwrap();
     let data = pattern(50_000, 4);
@@ -141,7 +137,6 @@ fn failing_drives_beyond_recovery_give_an_error_then_heal() {
     assert_eq!(store.chunk(&id, 0).unwrap().generation, 0);
 }
 
-#[test]
 fn objects_left_by_a_crash_are_swept_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let data = pattern(10_000, 5);
@@ -182,4 +177,16 @@ fn objects_left_by_a_crash_are_swept_at_start() {
     drop(store);
     let manifest = Manifest::open(&dir.path().join(MANIFEST_FILE)).unwrap();
     assert!(manifest.pending().unwrap().is_empty());
+}
+
+/// Every scenario above disperses, so each needs the FK20 tables `kernels` builds once per
+/// process (about 20 s on a 2-core box, more than any scenario's own work): they run in one
+/// process, one after the other, each on its own drives.
+#[test]
+fn lost_and_corrupt_cells_are_recovered_or_refused_and_crash_leftovers_swept() {
+    half_the_cells_corrupt_behind_the_engines_back_are_recovered_and_repaired();
+    more_than_half_the_cells_bad_is_unrecoverable_never_wrong_bytes();
+    a_shard_lost_beyond_the_engines_parity_is_rebuilt_from_the_other_cells();
+    failing_drives_beyond_recovery_give_an_error_then_heal();
+    objects_left_by_a_crash_are_swept_at_start();
 }

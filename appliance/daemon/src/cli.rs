@@ -135,9 +135,10 @@ pub struct UpArgs {
     #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_size)]
     pub max_blob_size: u64,
     /// This box's node id in a cluster: which cell columns a box keeps is derived from the
-    /// node ids (rendezvous hashing, two boxes per column).
-    #[arg(long, value_name = "ID", default_value = "node-0")]
-    pub node_id: String,
+    /// node ids (rendezvous hashing, two boxes per column). [default: the id of the box's node
+    /// key, the one samplers pin and the control plane enrolls]
+    #[arg(long, value_name = "ID")]
+    pub node_id: Option<String>,
     /// Another box of the cluster, as ID=URL (e.g. node-1=http://10.0.0.2:8080); repeat per
     /// peer. Each dispersed blob's columns are pushed to the peers that keep them.
     #[arg(long = "peer", value_name = "ID=URL", value_parser = parse_peer)]
@@ -307,7 +308,7 @@ mod tests {
         assert_eq!(up.quic, "127.0.0.1:8443".parse::<SocketAddr>().unwrap());
         assert_eq!(up.sample_cache, crate::limits::DEFAULT_SAMPLE_CACHE_BYTES);
         assert!(up.store.drives.is_empty());
-        assert_eq!(up.node_id, "node-0");
+        assert_eq!(up.node_id, None);
         assert!(up.peers.is_empty());
         assert_eq!(
             up.max_blob_size,

@@ -11,9 +11,10 @@ use appliance::cluster::Cluster;
 use appliance::fleet::EngineInventory;
 use appliance::http::AppState;
 use appliance::limits::{ADMIN_CLIENT_TIMEOUT_SECS, QUIC_CLOSE_GRACE_SECS, SHUTDOWN_GRACE_SECS};
-use appliance::{maintenance, sample_serving, server};
-use appliance_agent::{Agent, AgentConfig};
+use appliance::{maintenance, node_identity, sample_serving, server};
+use appliance_agent::{Agent, AgentConfig, BoxKey};
 use appliance_da::{BlobStore, BlobStoreConfig};
+use appliance_quic::NodeIdentity;
 use appliance_storage::limits::DEFAULT_MAX_OBJECT_SIZE;
 use appliance_storage::{Engine, EngineConfig, StorageError};
 use appliance_storage::{EngineStatus, ObjectId, RebuildReport, ScrubReport};
@@ -30,7 +31,12 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
     let mut blob_config = BlobStoreConfig::new(&cfg.data_dir);
     blob_config.max_blob_size = args.max_blob_size;
     let schedule = args.schedule();
-    let cluster = Cluster::new(args.node_id.clone(), args.peers.clone());
+    let identity = Arc::new(
+        node_identity::open(&data_dir).context("loading the box's identity (its node key)")?,
+    );
+    let node_id = identity.node_id();
+    let custody_id = args.node_id.clone().unwrap_or_else(|| node_id.to_string());
+    let cluster = Cluster::new(custody_id, args.peers.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -44,19 +50,22 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
         })
         .await??;
         maintenance::spawn(&engine, schedule);
+        if !cluster.peers.is_empty() {
+            // Custody pushes that peers have not accepted yet, this run's or an earlier one's.
+            tokio::spawn(cluster.clone().run_outbox(blobs.clone()));
+        }
         let listener = tokio::net::TcpListener::bind(args.http)
             .await
             .with_context(|| format!("binding --http {}", args.http))?;
         let addr = listener.local_addr().context("reading the bound address")?;
-        let samples = sample_serving::start(args.quic, &data_dir, blobs.clone(), args.sample_cache)
+        let samples = sample_serving::start(args.quic, &identity, blobs.clone(), args.sample_cache)
             .with_context(|| format!("starting the QUIC sample server on --quic {}", args.quic))?;
         let quic_addr = samples
             .local_addr()
             .context("reading the bound QUIC address")?;
-        let node_id = samples.node_id();
         let shutdown = server::shutdown_signal().context("installing signal handlers")?;
         if let Some(url) = &args.control_plane {
-            start_agent(&args, url, &engine, addr).await?;
+            start_agent(&args, url, &engine, addr, Arc::clone(&identity)).await?;
         }
         tracing::info!(%addr, "serving the object API");
         tracing::info!(addr = %quic_addr, %node_id, "serving blob samples over QUIC");
@@ -94,16 +103,17 @@ pub fn up(args: UpArgs) -> anyhow::Result<u8> {
     outcome
 }
 
-/// Enrolls with the control plane (or resumes the stored enrollment) and starts the agent in the
-/// background. A refused token stops `up` with the control plane's reason.
+/// Enrolls with the control plane as `identity` (or resumes the stored enrollment) and starts
+/// the agent in the background. A refused token stops `up` with the control plane's reason.
 async fn start_agent(
     args: &UpArgs,
     control_plane: &str,
     engine: &Engine,
     addr: std::net::SocketAddr,
+    identity: Arc<NodeIdentity>,
 ) -> anyhow::Result<()> {
     let cfg = AgentConfig {
-        dir: args.store.data.join("agent"),
+        dir: node_identity::agent_dir(&args.store.data),
         control_plane: control_plane.trim_end_matches('/').to_owned(),
         enroll_token: args.enroll_token.clone(),
         hostname: appliance_agent::hostname(),
@@ -113,7 +123,7 @@ async fn start_agent(
     let inventory = Arc::new(EngineInventory {
         engine: engine.clone(),
     });
-    let agent = Agent::start(cfg, inventory)
+    let agent = Agent::start_with_key(cfg, BoxKey::from(identity), inventory)
         .await
         .with_context(|| format!("enrolling with the control plane at {control_plane}"))?;
     tracing::info!(node_id = %agent.node_id(), status = ?agent.status(), "control plane agent started");
@@ -177,7 +187,7 @@ pub fn status(args: AdminArgs) -> anyhow::Result<u8> {
     let report: EngineStatus = admin(&args, Method::Get, "/v1/admin/status", |engine| {
         engine.status()
     })?;
-    let node_id = sample_serving::node_id(&args.store.data).unwrap_or_else(|err| {
+    let node_id = node_identity::node_id(&args.store.data).unwrap_or_else(|err| {
         tracing::warn!(error = %err, "cannot read the node key: status shows no node id");
         None
     });

@@ -15,7 +15,7 @@
 //! | `GET /v1/blobs/{id}/meta` | `{"id", "size", "chunks", "commitments"}` |
 //! | `GET /v1/blobs/{id}/custody` | `{"id", "node", "columns"}`: the cell columns kept here (all 128 where it was dispersed) |
 //! | `POST /v1/internal/custody` | a peer's custody batch (cluster mode): checked, kept; `{"id", "node", "columns"}` |
-//! | `GET /v1/health` | `{"status": "ok" / "degraded" (200) or "failed" (503, more drives lost than parity), "drives", "failed_drives", "tolerated_failures", "node_id"}` (`node_id`: the QUIC key's id) |
+//! | `GET /v1/health` | `{"status": "ok" / "degraded" (200) or "failed" (503, more drives lost than parity), "drives", "failed_drives", "tolerated_failures", "node_id"}` (`node_id`: the node key's id, see [`node_identity`]) |
 //! | `GET /metrics` | Prometheus text: the engine's `storage_*` series and the API's `http_*` series |
 //! | `GET /v1/admin/status`, `POST /v1/admin/{scrub,compact}`, `POST /v1/admin/rebuild/{drive}` | JSON reports |
 //!
@@ -29,6 +29,7 @@ pub mod fleet;
 pub mod http;
 pub mod limits;
 pub mod maintenance;
+pub mod node_identity;
 pub mod sample_cache;
 pub mod sample_serving;
 pub mod server;

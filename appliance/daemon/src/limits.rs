@@ -64,6 +64,14 @@ pub const DEFAULT_SCRUB_EVERY_SECS: u64 = 86_400;
 /// peer of three are about 45 MiB over the network plus the peer's proof check).
 pub const CUSTODY_PUSH_TIMEOUT_SECS: u64 = 120;
 
+/// Milliseconds between looks at the custody outbox for pushes due again: well under the first
+/// retry wait, so a retry is not late by much.
+pub const OUTBOX_POLL_MILLIS: u64 = 200;
+
+/// Queued custody pushes retried at once: each builds a batch of up to a blob's columns in
+/// memory, so a long outbox after an outage drains a few at a time.
+pub const OUTBOX_BATCH: usize = 8;
+
 /// Most boxes `appliance cluster` starts on one machine: each runs its own engine and threads.
 pub const MAX_CLUSTER_NODES: usize = 32;
 

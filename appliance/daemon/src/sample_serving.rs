@@ -1,63 +1,31 @@
-//! QUIC sample serving beside the HTTP API: the box's node identity (kept in the data folder),
-//! and the DA blob store adapted to the sample server's [`SampleSource`]. See
-//! `docs/sample-protocol.md`.
+//! QUIC sample serving beside the HTTP API as the box's node identity
+//! ([`node_identity`](crate::node_identity)), with the DA blob store adapted to the sample
+//! server's [`SampleSource`]. See `docs/sample-protocol.md`.
 
-use std::io;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use appliance_da::{BlobStore, DaError};
 use appliance_protocol::sample_frames::{BlobCommitments, CellEntry};
 use appliance_protocol::BlobId;
-use appliance_quic::limits::NODE_KEY_FILE;
 use appliance_quic::{
-    IdentityError, NodeId, NodeIdentity, SampleServer, SampleSource, ServerError, ServerLimits,
-    SourceError,
+    NodeIdentity, SampleServer, SampleSource, ServerError, ServerLimits, SourceError,
 };
 use appliance_storage::StorageError;
 
 use crate::sample_cache::ChunkCache;
 
-/// Starting the sample server failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SampleServingError {
-    /// The node key could not be loaded or created.
-    #[error(transparent)]
-    Identity(#[from] IdentityError),
-    /// The QUIC endpoint could not be configured or bound.
-    #[error(transparent)]
-    Server(#[from] ServerError),
-}
-
-/// Serves the samples of `store` over QUIC on `addr` (port 0 picks a free port) as the node whose
-/// key is kept in `data_dir` (created there on first start), keeping up to `cache_bytes` of
-/// recently sampled chunks in memory. Must be called inside a tokio runtime.
+/// Serves the samples of `store` over QUIC on `addr` (port 0 picks a free port) as `identity`,
+/// keeping up to `cache_bytes` of recently sampled chunks in memory. Must be called inside a
+/// tokio runtime.
 pub fn start(
     addr: SocketAddr,
-    data_dir: &Path,
+    identity: &NodeIdentity,
     store: BlobStore,
     cache_bytes: u64,
-) -> Result<SampleServer, SampleServingError> {
-    let identity = NodeIdentity::load_or_create(data_dir)?;
+) -> Result<SampleServer, ServerError> {
     let source = Arc::new(StoreSource::new(store, cache_bytes));
-    Ok(SampleServer::bind(
-        addr,
-        &identity,
-        source,
-        ServerLimits::default(),
-    )?)
-}
-
-/// The node id of the key kept in `data_dir`, or `None` when the box has never started (no key
-/// yet). Never creates a key.
-pub fn node_id(data_dir: &Path) -> Result<Option<NodeId>, IdentityError> {
-    let path = data_dir.join(NODE_KEY_FILE);
-    match std::fs::metadata(&path) {
-        Ok(_) => Ok(Some(NodeIdentity::load(&path)?.node_id())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(IdentityError::Io { path, source }),
-    }
+    SampleServer::bind(addr, identity, source, ServerLimits::default())
 }
 
 /// The DA blob store as a sample source: commitments from the manifest, cells read (checked
@@ -225,14 +193,5 @@ mod tests {
             source_error(DaError::Manifest("torn".into()), &[1]),
             SourceError::Internal(message) if message.contains("torn")
         ));
-    }
-
-    #[test]
-    fn node_id_is_none_until_the_key_exists_and_never_creates_it() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(node_id(dir.path()).unwrap(), None);
-        assert!(!dir.path().join(NODE_KEY_FILE).exists());
-        let identity = NodeIdentity::load_or_create(dir.path()).unwrap();
-        assert_eq!(node_id(dir.path()).unwrap(), Some(identity.node_id()));
     }
 }

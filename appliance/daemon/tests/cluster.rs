@@ -55,8 +55,10 @@ fn start(data: &std::path::Path, n: usize) -> Cluster {
         // "node-i pid P listening on http://ADDR quic ADDR node NODEID"
         let parts: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(parts.len(), 10, "{line:?}");
+        assert!(parts[0].starts_with("node-"), "{line:?}");
+        // Custody is assigned by the node id of the box's key, the one samplers pin.
         nodes.push((
-            parts[0].to_owned(),
+            parts[9].to_owned(),
             parts[2].parse().unwrap(),
             parts[5].to_owned(),
         ));

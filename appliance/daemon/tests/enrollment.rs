@@ -137,7 +137,26 @@ fn a_box_from_enrollment_to_approved() {
     assert_eq!(boxes[0]["zone"], "rack-7");
     let detail = admin.get(&format!("/api/boxes/{node}"));
     assert_eq!(detail["endpoint"], format!("http://{}", daemon.addr));
-    assert!(data.join("agent/box-key.pk8").exists());
+    // One identity: the id the box enrolled with is the one its QUIC certificate presents (the
+    // pin samplers use), `/v1/health` and `appliance status` show, and custody is assigned by.
+    assert_eq!(node, daemon.node_id);
+    assert_eq!(quic_certificate_id(&daemon), node);
+    let health: Value = common::client()
+        .get(daemon.url("/v1/health"))
+        .send()
+        .and_then(|r| r.json())
+        .unwrap();
+    assert_eq!(health["node_id"], node.as_str(), "{health}");
+    let status = bin()
+        .args(["status", "--data"])
+        .arg(&data)
+        .args(["--http", &daemon.addr])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["node_id"], node.as_str(), "{status}");
+    assert!(data.join("node.key").exists());
+    assert!(!data.join("agent/box-key.pk8").exists());
 
     admin.post(&format!("/api/boxes/{node}/approve"), json!({}));
     wait_for("the box's first heartbeat", Duration::from_secs(30), || {
@@ -177,6 +196,81 @@ fn a_box_from_enrollment_to_approved() {
         },
     );
     assert_eq!(admin.get("/api/boxes").as_array().unwrap().len(), 1);
+}
+
+/// The node id of the certificate the daemon's QUIC sample server presents, connecting pinned
+/// to the id it printed (a different certificate fails the handshake).
+fn quic_certificate_id(daemon: &Daemon) -> String {
+    let addr = daemon.quic.parse().unwrap();
+    let pin = daemon.node_id.parse().unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let client = appliance_quic::SampleClient::connect(addr, Some(pin))
+                .await
+                .expect("the QUIC certificate matches the printed node id");
+            let id = client.node_id().to_string();
+            client.close().await;
+            id
+        })
+}
+
+#[test]
+fn an_older_agents_box_key_is_enrolled_and_served_as_the_one_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let cp = ControlPlane::start(&dir.path().join("cp"));
+    let admin = Admin::login(&cp);
+    let token = admin.post("/api/tokens", json!({}))["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A data folder as an agent before the single identity left it: only agent/box-key.pk8.
+    let data = dir.path().join("box");
+    let old = appliance_quic::NodeIdentity::generate().unwrap();
+    std::fs::create_dir_all(data.join("agent")).unwrap();
+    std::fs::write(data.join("agent/box-key.pk8"), old.pkcs8_der()).unwrap();
+
+    let daemon = Daemon::start(
+        &data,
+        &["--control-plane", &cp.base, "--enroll-token", &token],
+    );
+    let old_id = old.node_id().to_string();
+    assert_eq!(daemon.node_id, old_id, "the old key became the node key");
+    assert_eq!(quic_certificate_id(&daemon), old_id);
+    let boxes = admin.get("/api/boxes");
+    assert_eq!(boxes[0]["node_id"], old_id.as_str(), "{boxes}");
+    assert!(!data.join("agent/box-key.pk8").exists());
+    drop(daemon);
+
+    // A box key beside a different node key: `up` refuses, naming both files.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(other.join("agent")).unwrap();
+    std::fs::write(
+        other.join("agent/box-key.pk8"),
+        appliance_quic::NodeIdentity::generate()
+            .unwrap()
+            .pkcs8_der(),
+    )
+    .unwrap();
+    let node_key = appliance_quic::NodeIdentity::load_or_create(&other).unwrap();
+    let mut cmd = bin();
+    cmd.arg("up").arg("--data").arg(&other).args([
+        "--http",
+        "127.0.0.1:0",
+        "--quic",
+        "127.0.0.1:0",
+    ]);
+    for (flag, value) in SMALL_DRIVES {
+        cmd.args([flag, value]);
+    }
+    let output = cmd.stdin(Stdio::null()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("box-key.pk8"), "{stderr}");
+    assert!(stderr.contains("node.key"), "{stderr}");
+    assert!(stderr.contains(&node_key.node_id().to_string()), "{stderr}");
 }
 
 #[test]

@@ -4,17 +4,18 @@
 
 use std::fmt;
 use std::fs;
-use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use rcgen::{CertificateParams, DnType, KeyPair, PKCS_ED25519};
+use rcgen::{CertificateParams, DnType, KeyPair, SigningKey, PKCS_ED25519};
 use rustls::pki_types::{
     CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, SubjectPublicKeyInfoDer,
 };
 
 use crate::limits::{KEY_FILE_MODE, NODE_KEY_FILE, SERVER_NAME};
+use crate::private_file::{self, Created};
 
 /// DER prefix of an ed25519 SubjectPublicKeyInfo (RFC 8410): SEQUENCE { SEQUENCE { OID
 /// 1.3.101.112 }, BIT STRING (0 unused bits) }, followed by the 32 key bytes.
@@ -22,7 +23,9 @@ const ED25519_SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 ];
 /// Bytes of an ed25519 public key.
-const ED25519_PUBLIC_KEY_BYTES: usize = 32;
+pub const ED25519_PUBLIC_KEY_BYTES: usize = 32;
+/// Bytes of an ed25519 signature.
+pub const ED25519_SIGNATURE_BYTES: usize = 64;
 
 /// A box's id: BLAKE3 of its ed25519 public key, shown as 64 lowercase hex characters.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -105,11 +108,30 @@ pub enum IdentityError {
     /// Generating the key or the certificate failed.
     #[error("generating the node key or certificate: {0}")]
     Generate(#[from] rcgen::Error),
+    /// A key to adopt differs from the node key already in place: a box has one identity.
+    #[error(
+        "two identity keys: {existing} (node id {existing_id}, the one samplers pin) and {other} \
+         (node id {other_id}); a box has one identity. To keep {other_id} (the id enrolled with \
+         the control plane), move {other} over {existing}; to keep {existing_id}, delete {other} \
+         and the agent's enrollment.json beside it, and enroll again with a new token"
+    )]
+    TwoKeys {
+        /// The node key in place.
+        existing: PathBuf,
+        /// Its node id.
+        existing_id: NodeId,
+        /// The key that was to be adopted.
+        other: PathBuf,
+        /// Its node id.
+        other_id: NodeId,
+    },
 }
 
-/// The node key with its certificate and id.
+/// The node key with its certificate and id: the box's one identity, which names it to light
+/// clients (the QUIC certificate pin), to the cluster (custody) and to the control plane and the
+/// chain (the enrollment key).
 pub struct NodeIdentity {
-    key_pkcs8: Vec<u8>,
+    key: KeyPair,
     certificate: CertificateDer<'static>,
     node_id: NodeId,
 }
@@ -125,8 +147,7 @@ impl fmt::Debug for NodeIdentity {
 impl NodeIdentity {
     /// A fresh identity that lives only in memory (tests, throwaway servers).
     pub fn generate() -> Result<Self, IdentityError> {
-        let key = KeyPair::generate_for(&PKCS_ED25519)?;
-        Self::from_key(&key)
+        Self::from_key(KeyPair::generate_for(&PKCS_ED25519)?)
     }
 
     /// The identity kept in `data_dir`: loads the key file, or creates it once (mode 0600) when
@@ -157,51 +178,70 @@ impl NodeIdentity {
             });
         }
         let bytes = fs::read(path).map_err(io_error)?;
-        let bad_key = |reason: String| IdentityError::BadKey {
+        Self::from_pkcs8(&bytes).map_err(|reason| IdentityError::BadKey {
             path: path.to_owned(),
             reason,
-        };
-        let key = KeyPair::from_pkcs8_der_and_sign_algo(
-            &PrivatePkcs8KeyDer::from(bytes.as_slice()),
-            &PKCS_ED25519,
-        )
-        .map_err(|e| bad_key(e.to_string()))?;
-        Self::from_key(&key)
+        })
     }
 
-    /// Writes a new key to a private temporary file, then links it into place so that a reader
-    /// never sees a half-written key and an existing key is never replaced.
+    /// Writes a new key, never replacing one in place (a racing process's key wins).
     fn create(data_dir: &Path, path: &Path) -> Result<(), IdentityError> {
-        let io_error = |path: &Path| {
-            let path = path.to_owned();
-            move |source| IdentityError::Io { path, source }
-        };
-        fs::create_dir_all(data_dir).map_err(io_error(data_dir))?;
+        fs::create_dir_all(data_dir).map_err(|source| IdentityError::Io {
+            path: data_dir.to_owned(),
+            source,
+        })?;
         let key = KeyPair::generate_for(&PKCS_ED25519)?;
-        let temporary = data_dir.join(format!("{NODE_KEY_FILE}.{}.tmp", std::process::id()));
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(KEY_FILE_MODE)
-            .open(&temporary)
-            .map_err(io_error(&temporary))?;
-        let written = file
-            .write_all(&key.serialize_der())
-            .and_then(|()| file.sync_all());
-        let linked = written.and_then(|()| fs::hard_link(&temporary, path));
-        let removed = fs::remove_file(&temporary);
-        match linked {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(source) => return Err(io_error(path)(source)),
-        }
-        removed.map_err(io_error(&temporary))?;
-        fs::File::open(data_dir)
-            .and_then(|dir| dir.sync_all())
-            .map_err(io_error(data_dir))
+        private_file::create_new(path, key.serialized_der()).map_err(|source| {
+            IdentityError::Io {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
+        Ok(())
     }
 
-    fn from_key(key: &KeyPair) -> Result<Self, IdentityError> {
+    /// Makes the ed25519 PKCS#8 key `pkcs8`, read from `origin`, the node key of `data_dir`
+    /// (migrating a key kept elsewhere). Nothing changes when `data_dir` holds that key already;
+    /// a different key there is [`IdentityError::TwoKeys`], and bytes that are not an ed25519
+    /// key are [`IdentityError::BadKey`] naming `origin`.
+    pub fn adopt(data_dir: &Path, pkcs8: &[u8], origin: &Path) -> Result<Self, IdentityError> {
+        let adopted = Self::from_pkcs8(pkcs8).map_err(|reason| IdentityError::BadKey {
+            path: origin.to_owned(),
+            reason,
+        })?;
+        let path = data_dir.join(NODE_KEY_FILE);
+        fs::create_dir_all(data_dir).map_err(|source| IdentityError::Io {
+            path: data_dir.to_owned(),
+            source,
+        })?;
+        let created =
+            private_file::create_new(&path, pkcs8).map_err(|source| IdentityError::Io {
+                path: path.clone(),
+                source,
+            })?;
+        if created == Created::Existed {
+            let existing = Self::load(&path)?;
+            if existing.node_id != adopted.node_id {
+                return Err(IdentityError::TwoKeys {
+                    existing: path,
+                    existing_id: existing.node_id,
+                    other: origin.to_owned(),
+                    other_id: adopted.node_id,
+                });
+            }
+        }
+        Ok(adopted)
+    }
+
+    /// The identity of an ed25519 PKCS#8 key (v1 or v2, as ring and rcgen write them).
+    fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, String> {
+        let key =
+            KeyPair::from_pkcs8_der_and_sign_algo(&PrivatePkcs8KeyDer::from(pkcs8), &PKCS_ED25519)
+                .map_err(|e| e.to_string())?;
+        Self::from_key(key).map_err(|e| e.to_string())
+    }
+
+    fn from_key(key: KeyPair) -> Result<Self, IdentityError> {
         let public_key: &[u8; ED25519_PUBLIC_KEY_BYTES] = key
             .public_key_raw()
             .try_into()
@@ -211,9 +251,9 @@ impl NodeIdentity {
         params
             .distinguished_name
             .push(DnType::CommonName, node_id.to_string());
-        let certificate = params.self_signed(key)?.der().clone();
+        let certificate = params.self_signed(&key)?.der().clone();
         Ok(Self {
-            key_pkcs8: key.serialize_der(),
+            key,
             certificate,
             node_id,
         })
@@ -229,9 +269,31 @@ impl NodeIdentity {
         &self.certificate
     }
 
-    /// The node key in PKCS#8 DER, for the TLS server.
+    /// The raw ed25519 public key.
+    pub fn public_key(&self) -> [u8; ED25519_PUBLIC_KEY_BYTES] {
+        self.key
+            .public_key_raw()
+            .try_into()
+            .expect("ed25519 public keys are 32 bytes")
+    }
+
+    /// The ed25519 signature of `message` by the node key.
+    pub fn sign(&self, message: &[u8]) -> [u8; ED25519_SIGNATURE_BYTES] {
+        self.key
+            .sign(message)
+            .expect("ed25519 signing cannot fail")
+            .try_into()
+            .expect("ed25519 signatures are 64 bytes")
+    }
+
+    /// The node key in PKCS#8 DER, as kept in its file (TLS client authentication).
+    pub fn pkcs8_der(&self) -> &[u8] {
+        self.key.serialized_der()
+    }
+
+    /// The node key for the TLS server.
     pub(crate) fn private_key(&self) -> PrivateKeyDer<'static> {
-        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key_pkcs8.clone()))
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.pkcs8_der().to_vec()))
     }
 }
 
@@ -281,6 +343,52 @@ mod tests {
         assert!(matches!(
             NodeIdentity::load_or_create(dir.path()),
             Err(IdentityError::BadKey { .. })
+        ));
+    }
+
+    #[test]
+    fn signatures_verify_and_the_id_is_the_fleet_id() {
+        let identity = NodeIdentity::generate().unwrap();
+        let signature = identity.sign(b"enroll me");
+        let public_key = identity.public_key();
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, public_key)
+            .verify(b"enroll me", &signature)
+            .unwrap();
+        assert_eq!(
+            appliance_protocol::fleet::node_id(&public_key),
+            identity.node_id().to_string()
+        );
+    }
+
+    #[test]
+    fn a_ring_pkcs8_key_is_adopted_once_and_a_different_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let origin = dir.path().join("box-key.pk8");
+        let rng = ring::rand::SystemRandom::new();
+        let legacy = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let adopted = NodeIdentity::adopt(dir.path(), legacy.as_ref(), &origin).unwrap();
+        let path = dir.path().join(NODE_KEY_FILE);
+        assert_eq!(fs::read(&path).unwrap(), legacy.as_ref());
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let loaded = NodeIdentity::load_or_create(dir.path()).unwrap();
+        assert_eq!(loaded.node_id(), adopted.node_id());
+        let again = NodeIdentity::adopt(dir.path(), legacy.as_ref(), &origin).unwrap();
+        assert_eq!(again.node_id(), adopted.node_id());
+
+        let other = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let err = NodeIdentity::adopt(dir.path(), other.as_ref(), &origin).unwrap_err();
+        let IdentityError::TwoKeys { existing_id, .. } = &err else {
+            panic!("{err}");
+        };
+        assert_eq!(*existing_id, adopted.node_id());
+        assert!(err.to_string().contains("box-key.pk8"), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), legacy.as_ref(), "never replaced");
+        assert!(matches!(
+            NodeIdentity::adopt(dir.path(), b"garbage", &origin),
+            Err(IdentityError::BadKey { path, .. }) if path == origin
         ));
     }
 

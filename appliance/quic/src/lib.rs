@@ -10,6 +10,7 @@ pub mod frame_io;
 pub mod identity;
 pub mod limits;
 pub mod memory_source;
+pub mod private_file;
 pub mod sample_server;
 pub mod sample_source;
 pub mod server_metrics;

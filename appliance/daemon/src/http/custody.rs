@@ -30,7 +30,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 pub struct CustodyInfo {
     /// The blob id.
     pub id: String,
-    /// This box's node id (`--node-id`).
+    /// This box's custody node id (its node key's id unless `--node-id` overrides it).
     pub node: String,
     /// The columns this box keeps, ascending (all 128 where the blob was dispersed).
     pub columns: Vec<u16>,

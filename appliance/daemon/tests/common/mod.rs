@@ -44,8 +44,8 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts `appliance up --data DATA --http 127.0.0.1:0 EXTRA...` (plus [`SMALL_DRIVES`] and
-    /// [`FREE_QUIC_PORT`]) and waits for the address lines.
+    /// Starts `appliance up --data DATA EXTRA...` (plus [`SMALL_DRIVES`], [`FREE_QUIC_PORT`] and
+    /// `--http 127.0.0.1:0` where EXTRA does not set them) and waits for the address lines.
     pub fn start(data: &Path, extra: &[&str]) -> Daemon {
         let log = data.with_extension("log");
         let stderr = File::options()
@@ -54,12 +54,9 @@ impl Daemon {
             .open(&log)
             .expect("opening the daemon log");
         let mut cmd = bin();
-        cmd.arg("up")
-            .arg("--data")
-            .arg(data)
-            .args(["--http", "127.0.0.1:0"])
-            .args(extra);
-        for (flag, value) in SMALL_DRIVES.into_iter().chain([FREE_QUIC_PORT]) {
+        cmd.arg("up").arg("--data").arg(data).args(extra);
+        let free_http = ("--http", "127.0.0.1:0");
+        for (flag, value) in SMALL_DRIVES.into_iter().chain([FREE_QUIC_PORT, free_http]) {
             if !extra.contains(&flag) {
                 cmd.args([flag, value]);
             }
