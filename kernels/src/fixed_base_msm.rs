@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use crate::affine_sum::{add_each, sum_groups};
 use crate::limits::{FIXED_BASE_TERMS_PER_BATCH as TERMS_PER_BATCH, FIXED_BASE_WINDOW_BITS as W};
+use crate::signed_digits::signed_digits;
 
 /// Multiples stored per point: `1..=2^(w-1)` (negatives come from negating `y`).
 const MULTIPLES: usize = 1 << (W - 1);
@@ -84,11 +85,17 @@ impl FixedBaseTable {
     }
 
     fn msm_chunk(&self, chunk: &[(usize, &Vec<Scalar>)]) -> Vec<G1Projective> {
-        let digits: Vec<Vec<[i16; WINDOWS]>> = chunk
+        let digits: Vec<Vec<[i32; WINDOWS]>> = chunk
             .iter()
             .map(|(_, row)| {
                 assert_eq!(row.len(), self.points_per_row, "one scalar per point");
-                row.iter().map(signed_digits).collect()
+                row.iter()
+                    .map(|scalar| {
+                        let mut digits = [0i32; WINDOWS];
+                        signed_digits(scalar, W, &mut digits);
+                        digits
+                    })
+                    .collect()
             })
             .collect();
         // Several windows go into one batch-affine summation when the chunk has few rows, so the
@@ -109,8 +116,7 @@ impl FixedBaseTable {
                         if digit == 0 {
                             continue;
                         }
-                        let entry =
-                            table[point * MULTIPLES + usize::from(digit.unsigned_abs()) - 1];
+                        let entry = table[point * MULTIPLES + digit.unsigned_abs() as usize - 1];
                         terms.push(if digit < 0 { -entry } else { entry });
                     }
                     lens.push(terms.len() - before);
@@ -130,54 +136,10 @@ impl FixedBaseTable {
     }
 }
 
-/// Signed base-2^w digits of a scalar, least significant first, each in `[-2^(w-1), 2^(w-1)]`.
-fn signed_digits(scalar: &Scalar) -> [i16; WINDOWS] {
-    let bytes = scalar.to_bytes_le();
-    let bit = |i: usize| -> i16 {
-        if i < 256 {
-            i16::from((bytes[i / 8] >> (i % 8)) & 1)
-        } else {
-            0
-        }
-    };
-    let mut digits = [0i16; WINDOWS];
-    let mut carry = 0i16;
-    for (j, digit) in digits.iter_mut().enumerate() {
-        let mut value = carry;
-        for b in 0..W {
-            value += bit(j * W + b) << b;
-        }
-        if value > (1 << (W - 1)) {
-            value -= 1 << W;
-            carry = 1;
-        } else {
-            carry = 0;
-        }
-        *digit = value;
-    }
-    debug_assert_eq!(carry, 0, "scalars are below 2^255");
-    digits
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use ff::Field;
-
-    #[test]
-    fn signed_digits_recompose_the_scalar() {
-        for seed in [0u64, 1, 31, 32, 33, 63, 64, u64::MAX] {
-            let s = Scalar::from(seed).square().square() - Scalar::from(seed.wrapping_add(7));
-            let digits = signed_digits(&s);
-            let base = Scalar::from(1u64 << W);
-            let recomposed = digits.iter().rev().fold(Scalar::ZERO, |acc, d| {
-                let term = Scalar::from(u64::from(d.unsigned_abs()));
-                acc * base + if *d < 0 { -term } else { term }
-            });
-            assert_eq!(recomposed, s);
-            assert!(digits.iter().all(|d| d.unsigned_abs() <= 1 << (W - 1)));
-        }
-    }
 
     #[test]
     fn rows_match_naive_sums_including_cancelling_and_repeated_terms() {

@@ -1,7 +1,8 @@
 //! BLS12-381 KZG commitments, EIP-4844 and EIP-7594 cells, proofs and recovery: pure compute, no I/O.
 //!
 //! Layers, bottom to top:
-//! [`field`] and [`curve`] (scalars, points, pairing) → [`fft`], [`affine_sum`], [`fixed_base_msm`], [`shifted_base_msm`] and
+//! [`field`] and [`curve`] (scalars, points, pairing) → [`fft`], [`affine_sum`], [`fixed_base_msm`], [`shifted_base_msm`] (both on one
+//! signed-digit recoding) and
 //! [`backend`] (the MSM/FFT seam)
 //! → [`polynomial`] → [`erasure`] (Reed–Solomon extension and recovery) → [`single_open`] and
 //! [`fk20`] (one opening, all cell openings) → [`eip4844`] and [`eip7594`] (the public API on
@@ -26,6 +27,7 @@ pub mod polynomial;
 pub mod serialization;
 pub mod settings;
 pub mod shifted_base_msm;
+mod signed_digits;
 pub mod single_open;
 pub mod trusted_setup;
 

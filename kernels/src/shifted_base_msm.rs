@@ -14,6 +14,7 @@ use rayon::prelude::*;
 
 use crate::affine_sum::sum_groups;
 use crate::limits::COMMIT_WINDOW_BITS as W;
+use crate::signed_digits::signed_digits;
 
 /// Signed digits per scalar: enough for the 255 bits of a scalar, the top one taking the carry.
 const WINDOWS: usize = 255 / W + 1;
@@ -66,7 +67,7 @@ impl ShiftedBaseTable {
         let mut digits = vec![0i32; scalars.len() * WINDOWS];
         let mut counts = vec![0usize; BUCKETS];
         for (scalar, out) in scalars.iter().zip(digits.chunks_exact_mut(WINDOWS)) {
-            signed_digits(scalar, out);
+            signed_digits(scalar, W, out);
             for &d in out.iter().filter(|d| **d != 0) {
                 counts[d.unsigned_abs() as usize - 1] += 1;
             }
@@ -98,55 +99,10 @@ impl ShiftedBaseTable {
     }
 }
 
-/// Signed base-2^w digits of a scalar into `out` (`WINDOWS` long), least significant first, each
-/// in `[-2^(w-1), 2^(w-1)]`.
-fn signed_digits(scalar: &Scalar, out: &mut [i32]) {
-    let bytes = scalar.to_bytes_le();
-    let mut limbs = [0u64; 5];
-    for (limb, chunk) in limbs.iter_mut().zip(bytes.chunks_exact(8)) {
-        *limb = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-    }
-    let mask = (1u64 << W) - 1;
-    let mut carry = 0i32;
-    for (j, digit) in out.iter_mut().enumerate() {
-        let bit = j * W;
-        let (limb, shift) = (bit / 64, bit % 64);
-        let mut window = limbs[limb] >> shift;
-        if shift + W > 64 {
-            window |= limbs[limb + 1] << (64 - shift);
-        }
-        let mut value = (window & mask) as i32 + carry;
-        if value > (1 << (W - 1)) {
-            value -= 1 << W;
-            carry = 1;
-        } else {
-            carry = 0;
-        }
-        *digit = value;
-    }
-    debug_assert_eq!(carry, 0, "scalars are below 2^255");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use ff::Field;
-
-    #[test]
-    fn signed_digits_recompose_the_scalar() {
-        let base = Scalar::from(1u64 << W);
-        for seed in [0u64, 1, 31, 4095, 4096, u64::MAX] {
-            let s = -Scalar::from(seed).square().square() - Scalar::from(seed.wrapping_add(7));
-            let mut digits = [0i32; WINDOWS];
-            signed_digits(&s, &mut digits);
-            let recomposed = digits.iter().rev().fold(Scalar::ZERO, |acc, d| {
-                let term = Scalar::from(u64::from(d.unsigned_abs()));
-                acc * base + if *d < 0 { -term } else { term }
-            });
-            assert_eq!(recomposed, s);
-            assert!(digits.iter().all(|d| d.unsigned_abs() <= 1 << (W - 1)));
-        }
-    }
 
     #[test]
     fn msm_matches_naive_sum_with_zero_one_and_repeated_scalars() {
