@@ -3,13 +3,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{mpsc, OnceLock};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
 
-use common::{bin, client, fresh, pattern, Daemon, SMALL_DRIVES, START_TIMEOUT};
+use common::{bin, client, fresh, pattern, Cluster, Daemon};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -232,74 +231,19 @@ fn status_before_the_first_start_shows_no_node_id() {
     );
 }
 
-/// A running `appliance cluster`, stopped when dropped.
-struct Cluster {
-    child: Child,
-    /// Each box's process id and `NODEID@HOST:PORT` of its sample server, in node order.
-    boxes: Vec<(i32, String)>,
-    /// Base URL of node-0's HTTP API.
-    origin: String,
-}
-
-impl Cluster {
-    /// `appliance cluster --nodes N --base-port 0` on small drives; reads each box's line.
-    fn start(data: &Path, nodes: usize) -> Cluster {
-        let mut cmd = bin();
-        cmd.arg("cluster")
-            .args(["--nodes", &nodes.to_string(), "--base-port", "0", "--data"])
-            .arg(data)
-            .arg("--");
-        for (flag, value) in SMALL_DRIVES {
-            cmd.args([flag, value]);
-        }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawning the cluster");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut boxes = Vec::new();
-        let mut origin = String::new();
-        for _ in 0..nodes {
-            let line = rx.recv_timeout(START_TIMEOUT).expect("a line per box");
-            // "node-i pid P listening on http://ADDR quic ADDR node NODEID"
-            let parts: Vec<&str> = line.split_whitespace().collect();
-            assert_eq!(parts.len(), 10, "{line:?}");
-            if origin.is_empty() {
-                origin = parts[5].to_owned();
-            }
-            let pid = parts[2].parse().expect("a process id");
-            boxes.push((pid, format!("{}@{}", parts[9], parts[7])));
-        }
-        Cluster {
-            child,
-            boxes,
-            origin,
-        }
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn sampler_verifies_a_blob_across_the_custodians_of_a_cluster_with_its_origin_killed() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = Cluster::start(dir.path(), 3);
-    let id = disperse_to(&cluster.origin, &pattern(300_000, 52));
-    kill(Pid::from_raw(cluster.boxes[0].0), Signal::SIGKILL).unwrap();
+    let id = disperse_to(&cluster.boxes[0].http, &pattern(300_000, 52));
+    kill(Pid::from_raw(cluster.boxes[0].pid), Signal::SIGKILL).unwrap();
 
     // Each column is kept by two of the three boxes: the two custodians hold them all.
-    let custodians = [cluster.boxes[1].1.as_str(), cluster.boxes[2].1.as_str()];
+    let addresses = [
+        cluster.boxes[1].sample_address(),
+        cluster.boxes[2].sample_address(),
+    ];
+    let custodians = [addresses[0].as_str(), addresses[1].as_str()];
     let out = sample_nodes(&custodians, &id);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");

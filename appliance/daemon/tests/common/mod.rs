@@ -205,3 +205,83 @@ pub fn get(http: &reqwest::blocking::Client, daemon: &Daemon, id: &str) -> Vec<u
     assert_eq!(response.status(), 200, "GET {id}");
     response.bytes().expect("GET body").to_vec()
 }
+
+/// One box of a running [`Cluster`], as its start-up line names it.
+pub struct ClusterBox {
+    /// The node id of its key (custody and sample pins use it).
+    pub node_id: String,
+    /// Its process id.
+    pub pid: i32,
+    /// Base URL of its HTTP API.
+    pub http: String,
+    /// Address of its QUIC sample server.
+    pub quic: String,
+}
+
+impl ClusterBox {
+    /// `NODEID@HOST:PORT`, what the sampler's `--node` takes.
+    pub fn sample_address(&self) -> String {
+        format!("{}@{}", self.node_id, self.quic)
+    }
+}
+
+/// A running `appliance cluster`, stopped when dropped.
+pub struct Cluster {
+    child: Child,
+    /// Its boxes in node order; node-0 first.
+    pub boxes: Vec<ClusterBox>,
+}
+
+impl Cluster {
+    /// `appliance cluster --nodes N --base-port 0` on small drives; reads each box's line.
+    pub fn start(data: &Path, nodes: usize) -> Cluster {
+        let mut cmd = bin();
+        cmd.arg("cluster")
+            .args(["--nodes", &nodes.to_string(), "--base-port", "0", "--data"])
+            .arg(data)
+            .arg("--");
+        for (flag, value) in SMALL_DRIVES {
+            cmd.args([flag, value]);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawning the cluster");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut boxes = Vec::new();
+        for _ in 0..nodes {
+            let line = rx.recv_timeout(START_TIMEOUT).expect("a line per box");
+            // "node-i pid P listening on http://ADDR quic ADDR node NODEID"
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(parts.len(), 10, "{line:?}");
+            assert!(parts[0].starts_with("node-"), "{line:?}");
+            boxes.push(ClusterBox {
+                node_id: parts[9].to_owned(),
+                pid: parts[2].parse().expect("a process id"),
+                http: parts[5].to_owned(),
+                quic: parts[7].to_owned(),
+            });
+        }
+        Cluster { child, boxes }
+    }
+
+    /// Stops the cluster with SIGTERM (as Ctrl-C would) and waits for it to exit.
+    pub fn stop(&mut self) -> ExitStatus {
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM)
+            .expect("signalling the cluster");
+        self.child.wait().expect("waiting for the cluster")
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
