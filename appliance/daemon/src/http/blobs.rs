@@ -97,7 +97,8 @@ pub(super) async fn read_body(
     max: u64,
 ) -> Result<Vec<u8>, ApiError> {
     let announced = content_length(headers);
-    if announced.is_some_and(|len| len > max) {
+    if let Some(len) = announced.filter(|len| *len > max) {
+        super::oversized::drain_announced(body, len, max).await;
         return Err(ApiError::TooLarge { max });
     }
     let mut data = Vec::with_capacity(announced.unwrap_or(0).min(max) as usize);

@@ -135,7 +135,8 @@ async fn put_object(
     body: Body,
 ) -> Result<Json<ObjectInfo>, ApiError> {
     let max = state.max_object_size;
-    if content_length(&headers).is_some_and(|len| len > max) {
+    if let Some(len) = content_length(&headers).filter(|len| *len > max) {
+        super::oversized::drain_announced(body, len, max).await;
         return Err(ApiError::TooLarge { max });
     }
     let (tx, mut rx) = mpsc::channel::<BodyMessage>(PUT_CHANNEL_DEPTH);

@@ -1,13 +1,14 @@
 //! Refusing a body that crossed its limit while streaming in.
 //!
-//! A server that answers 413 and closes at once races the client still writing: the client's
-//! write fails and it reports a reset instead of the answer. Like a web server's lingering
+//! A server that answers 413 with the body unread must close the connection, and that races the
+//! client: one still writing the body reports a reset instead of the answer, and one that pooled
+//! the connection sends its next request into the closing socket. Like a web server's lingering
 //! close, the rest of the body is read and dropped first, within a byte and time budget, so a
-//! client that overshot by a little reads the 413.
+//! client that overshot by a little reads the 413 and keeps its connection.
 
 use std::time::Duration;
 
-use axum::body::BodyDataStream;
+use axum::body::{Body, BodyDataStream};
 use futures_util::StreamExt;
 
 use crate::limits::{OVERSIZED_DRAIN_BYTES, OVERSIZED_DRAIN_MILLIS};
@@ -27,4 +28,12 @@ pub(super) async fn drain(stream: &mut BodyDataStream) {
     // Past the budget the connection is closed with the body unread; the client may then see
     // a reset, which is all a client sending that much more than allowed can expect.
     let _ = tokio::time::timeout(Duration::from_millis(OVERSIZED_DRAIN_MILLIS), discard).await;
+}
+
+/// For a body refused on its announced length: drains it when it is within
+/// [`OVERSIZED_DRAIN_BYTES`] of `max`; a larger one is left unread and its connection closed.
+pub(super) async fn drain_announced(body: Body, announced: u64, max: u64) {
+    if announced.saturating_sub(max) <= OVERSIZED_DRAIN_BYTES as u64 {
+        drain(&mut body.into_data_stream()).await;
+    }
 }
