@@ -40,14 +40,18 @@ pub struct Args {
     #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_size)]
     pub object_size: u64,
     /// Concurrent writers and readers in the sequential tests. Each object is flushed before
-    /// its PUT returns, so one writer leaves the drives idle between objects; four writers keep
-    /// about as much in flight per drive (4 x 6 stripes) as the raw test's queue depth.
-    #[arg(long, default_value_t = 4)]
+    /// its PUT returns, so one writer leaves the drives idle between objects, and a reader of a
+    /// 16 MiB object has at most its 4 stripes (16 data extents) in flight: eight clients keep
+    /// about 21 extents in flight per drive on 6 drives, under the raw test's queue depth.
+    #[arg(long, default_value_t = 8)]
     pub clients: usize,
     /// I/O operations in flight per drive in the sequential raw tests, and the engine's
     /// io_uring queue depth.
     #[arg(long, default_value_t = 32)]
     pub queue_depth: u32,
+    /// Stripe buffers in the engine's registered pool (the engine's default).
+    #[arg(long, default_value_t = appliance_storage::limits::DEFAULT_STRIPE_BUFFERS)]
+    pub stripe_buffers: usize,
     /// Size of each small object in the random-read tests: 4096 minus the 64-byte extent
     /// header, so one small object is one 4 KiB block on the drive, like a raw 4 KiB read.
     #[arg(long, value_name = "BYTES", default_value_t = 4032)]

@@ -36,6 +36,7 @@ impl Workload {
         cfg.drives.clone_from(&drives);
         cfg.file_drive_size = args.drive_size;
         cfg.queue_depth = args.queue_depth;
+        cfg.stripe_buffers = args.stripe_buffers;
         let (k, m) = cfg.shape(drives.len());
         Ok(Workload { cfg, drives, k, m })
     }

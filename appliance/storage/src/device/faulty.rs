@@ -3,6 +3,7 @@
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::{BlockDevice, IoGroup, IoOp, IoRequest};
 
@@ -17,6 +18,12 @@ pub struct FaultPlan {
     pub corrupt_reads: AtomicBool,
     /// Faults injected so far.
     pub injected: AtomicU64,
+    /// Every flush fails with EIO (writes still succeed), as when a drive's cache is lost.
+    pub fail_flushes: AtomicBool,
+    /// Milliseconds each flush is held before it is passed on (a slow drive cache).
+    pub flush_delay_ms: AtomicU64,
+    /// Flushes passed on to the device so far.
+    pub flushes: AtomicU64,
 }
 
 impl FaultPlan {
@@ -31,6 +38,7 @@ impl FaultPlan {
         self.fail_reads.store(false, Ordering::SeqCst);
         self.fail_writes.store(false, Ordering::SeqCst);
         self.corrupt_reads.store(false, Ordering::SeqCst);
+        self.fail_flushes.store(false, Ordering::SeqCst);
     }
 }
 
@@ -60,10 +68,13 @@ impl BlockDevice for FaultyDevice {
         let mut pass = Vec::with_capacity(requests.len());
         for req in requests {
             let is_read = matches!(req.op, IoOp::Read { .. });
-            let fail = if is_read {
-                self.plan.fail_reads.load(Ordering::SeqCst)
-            } else {
-                self.plan.fail_writes.load(Ordering::SeqCst)
+            let fail = match req.op {
+                IoOp::Read { .. } => self.plan.fail_reads.load(Ordering::SeqCst),
+                IoOp::Write { .. } => self.plan.fail_writes.load(Ordering::SeqCst),
+                IoOp::Flush => {
+                    self.plan.fail_writes.load(Ordering::SeqCst)
+                        || self.plan.fail_flushes.load(Ordering::SeqCst)
+                }
             };
             if fail {
                 self.plan.injected.fetch_add(1, Ordering::SeqCst);
@@ -91,6 +102,11 @@ impl BlockDevice for FaultyDevice {
                 }
                 req.group.complete(req.slot, result);
             } else {
+                if matches!(req.op, IoOp::Flush) {
+                    self.plan.flushes.fetch_add(1, Ordering::SeqCst);
+                    let delay = self.plan.flush_delay_ms.load(Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(delay));
+                }
                 pass.push(req);
             }
         }

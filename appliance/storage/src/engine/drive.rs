@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+use super::flush_gate::FlushGate;
 use super::{superblock_for, DeviceWrapper};
 use crate::config::EngineConfig;
 use crate::device::{
@@ -24,6 +25,8 @@ pub(crate) struct Drive {
     pub read_errors: AtomicU64,
     pub write_errors: AtomicU64,
     pub checksum_failures: AtomicU64,
+    /// Shares one flush among writers that need this drive flushed at the same time.
+    pub flush_gate: FlushGate,
 }
 
 impl Drive {
@@ -36,6 +39,7 @@ impl Drive {
             read_errors: AtomicU64::new(0),
             write_errors: AtomicU64::new(0),
             checksum_failures: AtomicU64::new(0),
+            flush_gate: FlushGate::default(),
         }
     }
 

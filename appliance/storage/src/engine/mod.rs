@@ -1,6 +1,8 @@
 //! The engine: format, open and recover, and the object operations.
 
 mod drive;
+mod flush_gate;
+mod index_commit;
 mod maintenance;
 mod read;
 mod stripe;
@@ -114,6 +116,8 @@ pub(crate) struct Inner {
     cfg: EngineConfig,
     layout: Layout,
     db: Database,
+    /// Shares index commits among writers finishing at the same time.
+    commits: index_commit::IndexCommits,
     pool: Arc<BufferPool>,
     drives: Vec<Drive>,
     alloc: Mutex<ZoneAllocator>,
@@ -310,6 +314,7 @@ impl Engine {
                 cfg,
                 layout,
                 db,
+                commits: index_commit::IndexCommits::default(),
                 pool,
                 drives,
                 alloc: Mutex::new(alloc),

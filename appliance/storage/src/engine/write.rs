@@ -8,9 +8,8 @@ use super::stripe::{self, compact_fill, fill_offset, Shape};
 use super::{maintenance, now_secs, Inner, ObjectMeta};
 use crate::device::{IoGroup, PoolBuf, SlotClass};
 use crate::error::StorageError;
-use redb::ReadableTable;
 
-use crate::index::{key, ObjectRecord, ShardLoc, StripeRecord, OBJECTS};
+use crate::index::{ObjectRecord, ShardLoc, StripeRecord};
 use crate::limits::{EXTENT_PAYLOAD_MAX, SMALL_OBJECT_MAX, WRITE_STRIPES_IN_FLIGHT};
 use crate::metrics as m;
 use crate::object_id::ObjectId;
@@ -253,19 +252,10 @@ impl ObjectWriter {
             m: self.inner.layout.m,
             stripes: std::mem::take(&mut self.stripes),
         };
-        let txn = self.inner.db.begin_write()?;
-        let existing = {
-            let mut table = txn.open_table(OBJECTS)?;
-            let existing = table
-                .get(key(&id))?
-                .map(|v| ObjectRecord::decode(v.value()))
-                .transpose()?;
-            if existing.is_none() {
-                table.insert(key(&id), record.encode().as_slice())?;
-            }
-            existing
-        };
-        txn.commit()?;
+        let existing = self
+            .inner
+            .commits
+            .insert_if_absent(&self.inner.db, id, &record)?;
         let pending = std::mem::take(&mut self.pending);
         {
             let mut alloc = self.inner.alloc.lock();
