@@ -31,10 +31,15 @@ fn concurrent_puts(engine: &Engine) -> Vec<(ObjectId, Vec<u8>)> {
     })
 }
 
-fn slow_flushes(plans: &[Arc<FaultPlan>]) {
-    for plan in plans {
+/// A fresh engine whose drives hold every flush for 100 ms.
+fn slow_flushing_engine() -> (tempfile::TempDir, Engine, Vec<Arc<FaultPlan>>) {
+    let dir = tempfile::tempdir().unwrap();
+    Engine::format(&config(dir.path()), false).unwrap();
+    let (engine, plans) = open_faulty(dir.path());
+    for plan in &plans {
         plan.flush_delay_ms.store(100, Ordering::SeqCst);
     }
+    (dir, engine, plans)
 }
 
 fn flushes(plans: &[Arc<FaultPlan>]) -> u64 {
@@ -43,10 +48,7 @@ fn flushes(plans: &[Arc<FaultPlan>]) -> u64 {
 
 #[test]
 fn concurrent_puts_share_flushes_and_every_object_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    Engine::format(&config(dir.path()), false).unwrap();
-    let (engine, plans) = open_faulty(dir.path());
-    slow_flushes(&plans);
+    let (dir, engine, plans) = slow_flushing_engine();
     let before = flushes(&plans);
     let objects = concurrent_puts(&engine);
     let used = flushes(&plans) - before;
@@ -65,10 +67,7 @@ fn concurrent_puts_share_flushes_and_every_object_survives_a_restart() {
 
 #[test]
 fn a_failed_shared_flush_takes_the_drive_out_of_every_sharers_object() {
-    let dir = tempfile::tempdir().unwrap();
-    Engine::format(&config(dir.path()), false).unwrap();
-    let (engine, plans) = open_faulty(dir.path());
-    slow_flushes(&plans);
+    let (_dir, engine, plans) = slow_flushing_engine();
     plans[1].fail_flushes.store(true, Ordering::SeqCst);
     let objects = concurrent_puts(&engine);
     let status = engine.status().unwrap();
