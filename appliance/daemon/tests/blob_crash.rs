@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{client, pattern, Daemon};
+use common::{client, get_json, pattern, Daemon};
 use rand::Rng;
 use serde_json::Value;
 
@@ -98,12 +98,7 @@ fn post_until_killed(daemon: Daemon, seed: &Arc<AtomicU64>) -> Vec<Sent> {
 }
 
 fn object_count(http: &reqwest::blocking::Client, daemon: &Daemon) -> usize {
-    let page: Value = http
-        .get(daemon.url("/v1/objects?limit=1000"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let page = get_json(http, &daemon.url("/v1/objects?limit=1000"));
     assert!(page["next"].is_null(), "fewer than 1000 objects expected");
     page["objects"].as_array().unwrap().len()
 }

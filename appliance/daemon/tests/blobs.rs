@@ -7,7 +7,7 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 
 use appliance_storage::config::default_drive_path;
-use common::{fresh, pattern, Daemon};
+use common::{fresh, get_json, pattern, Daemon};
 use reqwest::blocking::{Body, Client};
 use serde_json::Value;
 
@@ -44,12 +44,7 @@ fn blobs_round_trip_with_their_commitments() {
             .unwrap();
         assert_eq!(got.status(), 200);
         assert!(got.bytes().unwrap() == data, "{size} bytes read back");
-        let meta: Value = http
-            .get(daemon.url(&format!("/v1/blobs/{id}/meta")))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let meta = get_json(&http, &daemon.url(&format!("/v1/blobs/{id}/meta")));
         assert_eq!(meta, answer);
         let again: Value = post(&http, &daemon, &data).json().unwrap();
         assert_eq!(again, answer, "dispersing twice answers the same");

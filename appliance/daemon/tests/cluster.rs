@@ -5,18 +5,13 @@
 mod common;
 
 use appliance_da::custody::columns_of;
-use common::{client, pattern, Cluster};
+use common::{client, get_json, pattern, Cluster};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 
 fn custody(http: &reqwest::blocking::Client, url: &str, id: &str) -> Vec<u16> {
-    let answer: Value = http
-        .get(format!("{url}/v1/blobs/{id}/custody"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let answer = get_json(http, &format!("{url}/v1/blobs/{id}/custody"));
     serde_json::from_value(answer["columns"].clone()).unwrap()
 }
 
@@ -43,12 +38,7 @@ fn custodians_keep_their_columns_and_survive_a_killed_box() {
         let kept = custody(&http, url, &id);
         assert_eq!(kept, columns_of(node, &ids), "{node} keeps its own columns");
         union.extend(kept);
-        let meta: Value = http
-            .get(format!("{url}/v1/blobs/{id}/meta"))
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let meta = get_json(&http, &format!("{url}/v1/blobs/{id}/meta"));
         assert_eq!(meta, answer, "{node} knows the blob's commitments");
         let whole = http.get(format!("{url}/v1/blobs/{id}")).send().unwrap();
         assert_eq!(whole.status(), 404, "{node} keeps columns, not the blob");

@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use appliance_quic::NodeIdentity;
-use common::{client, pattern, Daemon};
+use common::{client, get_json, pattern, Daemon};
 use serde_json::Value;
 
 /// How long the peer may take to receive its columns once it is up (retries back off to a few
@@ -93,12 +93,7 @@ fn a_peer_that_was_down_gets_its_custody_after_the_origin_crashed_and_restarted(
     );
     // Two boxes, two custodians per column: the peer keeps every column.
     assert_eq!(columns, 128);
-    let meta: Value = http
-        .get(peer.url(&format!("/v1/blobs/{id}/meta")))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let meta = get_json(&http, &peer.url(&format!("/v1/blobs/{id}/meta")));
     assert_eq!(
         meta, answer,
         "the peer checked and kept the blob's commitments"

@@ -206,6 +206,15 @@ pub fn get(http: &reqwest::blocking::Client, daemon: &Daemon, id: &str) -> Vec<u
     response.bytes().expect("GET body").to_vec()
 }
 
+/// GETs `url` and returns its JSON body.
+pub fn get_json(http: &reqwest::blocking::Client, url: &str) -> serde_json::Value {
+    http.get(url)
+        .send()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .json()
+        .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+}
+
 /// One box of a running [`Cluster`], as its start-up line names it.
 pub struct ClusterBox {
     /// The node id of its key (custody and sample pins use it).
