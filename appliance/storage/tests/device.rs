@@ -38,12 +38,13 @@ fn one_at_a_time_and_oversized_batches_complete_with_the_right_bytes() {
     for (i, b) in big.as_mut_slice().iter_mut().enumerate() {
         *b = (i / BLOCK) as u8 ^ (i as u8);
     }
-    // 64 single-block writes in one batch, sixteen times the queue depth.
+    // 64 single-block writes in one batch, sixteen times the queue depth, every other one durable.
     let writes = (0..64)
         .map(|i| IoOp::Write {
             offset: (i * BLOCK) as u64,
             buf: big.ptr_at(i * BLOCK),
             len: BLOCK,
+            durable: i % 2 == 0,
         })
         .chain([IoOp::Flush])
         .collect();

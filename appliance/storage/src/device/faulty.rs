@@ -3,7 +3,6 @@
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::{BlockDevice, IoGroup, IoOp, IoRequest};
 
@@ -18,12 +17,14 @@ pub struct FaultPlan {
     pub corrupt_reads: AtomicBool,
     /// Faults injected so far.
     pub injected: AtomicU64,
-    /// Every flush fails with EIO (writes still succeed), as when a drive's cache is lost.
+    /// Every flush and durable write fails with EIO (other writes still succeed), as when a
+    /// drive cannot get its cache onto stable media.
     pub fail_flushes: AtomicBool,
-    /// Milliseconds each flush is held before it is passed on (a slow drive cache).
-    pub flush_delay_ms: AtomicU64,
     /// Flushes passed on to the device so far.
     pub flushes: AtomicU64,
+    /// Writes passed on without `durable` so far: their bytes may sit in a drive cache until a
+    /// flush.
+    pub volatile_writes: AtomicU64,
 }
 
 impl FaultPlan {
@@ -70,7 +71,10 @@ impl BlockDevice for FaultyDevice {
             let is_read = matches!(req.op, IoOp::Read { .. });
             let fail = match req.op {
                 IoOp::Read { .. } => self.plan.fail_reads.load(Ordering::SeqCst),
-                IoOp::Write { .. } => self.plan.fail_writes.load(Ordering::SeqCst),
+                IoOp::Write { durable, .. } => {
+                    self.plan.fail_writes.load(Ordering::SeqCst)
+                        || (durable && self.plan.fail_flushes.load(Ordering::SeqCst))
+                }
                 IoOp::Flush => {
                     self.plan.fail_writes.load(Ordering::SeqCst)
                         || self.plan.fail_flushes.load(Ordering::SeqCst)
@@ -102,10 +106,13 @@ impl BlockDevice for FaultyDevice {
                 }
                 req.group.complete(req.slot, result);
             } else {
-                if matches!(req.op, IoOp::Flush) {
-                    self.plan.flushes.fetch_add(1, Ordering::SeqCst);
-                    let delay = self.plan.flush_delay_ms.load(Ordering::SeqCst);
-                    std::thread::sleep(Duration::from_millis(delay));
+                let counter = match req.op {
+                    IoOp::Flush => Some(&self.plan.flushes),
+                    IoOp::Write { durable: false, .. } => Some(&self.plan.volatile_writes),
+                    _ => None,
+                };
+                if let Some(counter) = counter {
+                    counter.fetch_add(1, Ordering::SeqCst);
                 }
                 pass.push(req);
             }

@@ -38,6 +38,9 @@ pub enum IoOp {
         buf: *const u8,
         /// Bytes (block multiple).
         len: usize,
+        /// Complete only once the bytes are on stable media (`RWF_DSYNC`: a FUA write on NVMe,
+        /// or the write followed by a cache flush), so the write needs no [`IoOp::Flush`] after.
+        durable: bool,
     },
     /// Make every completed write durable (fdatasync).
     Flush,

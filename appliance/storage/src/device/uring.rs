@@ -299,14 +299,26 @@ impl Worker {
                     opcode::Read::new(file, ptr, n).offset(at).build()
                 }
             }
-            IoOp::Write { offset, buf, len } => {
+            IoOp::Write {
+                offset,
+                buf,
+                len,
+                durable,
+            } => {
                 // SAFETY: `done < len`, so the pointer stays inside the caller's buffer.
                 let ptr = unsafe { buf.add(*done) };
                 let (n, at) = ((len - done) as u32, offset + *done as u64);
+                let flags = if durable { libc::RWF_DSYNC } else { 0 };
                 if self.fixed_buffers {
-                    opcode::WriteFixed::new(file, ptr, n, 0).offset(at).build()
+                    opcode::WriteFixed::new(file, ptr, n, 0)
+                        .offset(at)
+                        .rw_flags(flags)
+                        .build()
                 } else {
-                    opcode::Write::new(file, ptr, n).offset(at).build()
+                    opcode::Write::new(file, ptr, n)
+                        .offset(at)
+                        .rw_flags(flags)
+                        .build()
                 }
             }
             IoOp::Flush => opcode::Fsync::new(file)

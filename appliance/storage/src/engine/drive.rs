@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use super::flush_gate::FlushGate;
 use super::{superblock_for, DeviceWrapper};
 use crate::config::EngineConfig;
 use crate::device::{
@@ -25,8 +24,6 @@ pub(crate) struct Drive {
     pub read_errors: AtomicU64,
     pub write_errors: AtomicU64,
     pub checksum_failures: AtomicU64,
-    /// Shares one flush among writers that need this drive flushed at the same time.
-    pub flush_gate: FlushGate,
 }
 
 impl Drive {
@@ -39,7 +36,6 @@ impl Drive {
             read_errors: AtomicU64::new(0),
             write_errors: AtomicU64::new(0),
             checksum_failures: AtomicU64::new(0),
-            flush_gate: FlushGate::default(),
         }
     }
 
@@ -150,6 +146,7 @@ fn one_block(
                 offset: 0,
                 buf: ptr,
                 len: BLOCK_SIZE,
+                durable: true,
             }
         }
         None => IoOp::Read {
@@ -167,18 +164,6 @@ fn one_block(
         }])
     };
     group.wait().pop().expect("one result")?;
-    if write.is_some() {
-        let flush = IoGroup::new(1);
-        // SAFETY: a flush carries no buffer.
-        unsafe {
-            device.submit(vec![IoRequest {
-                op: IoOp::Flush,
-                group: Arc::clone(&flush),
-                slot: 0,
-            }])
-        };
-        flush.wait().pop().expect("one result")?;
-    }
     Ok(buf.as_slice()[..BLOCK_SIZE].to_vec())
 }
 

@@ -120,19 +120,10 @@ fn repair_stripe(
     }
     let group = stripe::submit(inner, &mut r.buf, &shape, &fresh, true);
     let results = group.wait();
-    let mut drives: Vec<usize> = fresh.iter().map(|(_, l)| l.drive as usize).collect();
-    drives.sort_unstable();
-    drives.dedup();
-    let flushed = stripe::flush(inner, &drives);
     let durable: Vec<(usize, ShardLoc)> = fresh
         .iter()
         .zip(&results)
-        .filter(|(f, res)| {
-            res.is_ok()
-                && flushed
-                    .iter()
-                    .any(|(d, r)| *d == f.1.drive as usize && r.is_ok())
-        })
+        .filter(|(_, res)| res.is_ok())
         .map(|(f, _)| *f)
         .collect();
     // Point the index at the new copies, unless the object changed meanwhile.

@@ -1,7 +1,6 @@
 //! The engine: format, open and recover, and the object operations.
 
 mod drive;
-mod flush_gate;
 mod index_commit;
 mod maintenance;
 mod read;

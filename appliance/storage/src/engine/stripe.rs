@@ -8,7 +8,6 @@
 use std::io;
 use std::sync::Arc;
 
-use super::flush_gate::Turn;
 use super::Inner;
 use crate::device::{IoGroup, IoOp, IoRequest, PoolBuf, SlotClass};
 use crate::extent_header::ExtentHeader;
@@ -159,7 +158,8 @@ pub(crate) fn seal(buf: &mut [u8], shape: &Shape, write_id: u64, seq: u64, strip
 }
 
 /// Submits reads or writes of the given shards between `buf` and their drives. Returns the group
-/// and, per group slot, the shard it carries. Shards whose drive is offline fail at once.
+/// and, per group slot, the shard it carries. Shards whose drive is offline fail at once. Writes
+/// are durable: a shard written without error is on stable media, with no flush to follow.
 pub(crate) fn submit(
     inner: &Inner,
     buf: &mut PoolBuf,
@@ -176,6 +176,7 @@ pub(crate) fn submit(
                 offset: loc.offset,
                 buf: ptr,
                 len: e,
+                durable: true,
             }
         } else {
             IoOp::Read {
@@ -201,75 +202,6 @@ pub(crate) fn submit(
         }
     }
     group
-}
-
-/// Makes every completed write to `drives` durable, sharing flushes with concurrent callers
-/// (see [`super::flush_gate`]); returns each drive's outcome.
-pub(crate) fn flush(inner: &Inner, drives: &[usize]) -> Vec<(usize, io::Result<()>)> {
-    let turns: Vec<Turn> = drives
-        .iter()
-        .map(|&d| inner.drives[d].flush_gate.join())
-        .collect();
-    // The flushes this caller leads go out at once, in parallel over the drives, and end before
-    // it waits for anyone else's, so a leader never waits on a follower.
-    let leads: Vec<(usize, usize, u64)> = turns
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| match t {
-            Turn::Lead(n) => Some((i, drives[i], *n)),
-            Turn::Follow(_) => None,
-        })
-        .collect();
-    let group = IoGroup::new(leads.len());
-    for (slot, &(_, d, _)) in leads.iter().enumerate() {
-        issue(inner, d, &group, slot);
-    }
-    let mut results: Vec<Option<io::Result<()>>> = drives.iter().map(|_| None).collect();
-    for (&(i, d, n), result) in leads.iter().zip(group.wait()) {
-        inner.drives[d].flush_gate.finish(n, &result);
-        results[i] = Some(result);
-    }
-    for (i, turn) in turns.iter().enumerate() {
-        let Turn::Follow(n) = *turn else { continue };
-        let gate = &inner.drives[drives[i]].flush_gate;
-        results[i] = Some(match gate.wait(n) {
-            Ok(result) => result,
-            Err(n) => {
-                let group = IoGroup::new(1);
-                issue(inner, drives[i], &group, 0);
-                let result = group.wait().pop().expect("one result");
-                gate.finish(n, &result);
-                result
-            }
-        });
-    }
-    drives
-        .iter()
-        .copied()
-        .zip(
-            results
-                .into_iter()
-                .map(|r| r.expect("every drive answered")),
-        )
-        .collect()
-}
-
-/// Submits a flush of drive `d` reporting to `slot` of `group`; an offline drive fails it.
-fn issue(inner: &Inner, d: usize, group: &Arc<IoGroup>, slot: usize) {
-    match inner.drives[d].device() {
-        // SAFETY: a flush carries no buffer.
-        Some(device) => unsafe {
-            device.submit(vec![IoRequest {
-                op: IoOp::Flush,
-                group: Arc::clone(group),
-                slot,
-            }])
-        },
-        None => group.complete(
-            slot,
-            Err(io::Error::new(io::ErrorKind::NotConnected, "drive offline")),
-        ),
-    }
 }
 
 #[cfg(test)]

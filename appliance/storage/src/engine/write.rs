@@ -1,4 +1,4 @@
-//! Streamed writes: fill stripes in pool buffers, seal, write, flush, then commit the index.
+//! Streamed writes: fill stripes in pool buffers, seal, write durably, then commit the index.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -16,8 +16,8 @@ use crate::object_id::ObjectId;
 use crate::zone_allocator::DriveFull;
 
 /// A write in progress. Bytes passed to [`ObjectWriter::write`] are copied once, into registered
-/// pool buffers, and written from there. [`ObjectWriter::finish`] makes the data durable, then
-/// commits the index entry. Dropping the writer unfinished discards everything it wrote.
+/// pool buffers, and written from there, durably. [`ObjectWriter::finish`] waits for the writes,
+/// then commits the index entry. Dropping the writer unfinished discards everything it wrote.
 pub struct ObjectWriter {
     inner: Arc<Inner>,
     hasher: blake3::Hasher,
@@ -51,9 +51,9 @@ impl Stripe {
     }
 }
 
+/// A stripe whose writes are submitted. Its buffer is held by `group` and goes back to the pool
+/// as soon as the writes end, not when the writer next looks.
 struct InFlight {
-    /// Holds the stripe's buffer until the kernel is done with it.
-    _buf: PoolBuf,
     group: Arc<IoGroup>,
     shards: Vec<(usize, ShardLoc)>,
     record: StripeRecord,
@@ -61,7 +61,7 @@ struct InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        // The kernel may still be reading the buffer; it goes back to the pool only after.
+        // The writes may still be running: the extents they target are not given up before.
         self.group.wait_idle();
     }
 }
@@ -102,8 +102,10 @@ impl ObjectWriter {
         let capacity = self.k() * EXTENT_PAYLOAD_MAX;
         while !data.is_empty() {
             if self.current.is_none() {
-                let buf = self.stripe_buffer();
-                self.current = Some(buf.inspect_err(|_| self.failed = true)?);
+                // Waits while no buffer is free. Every stripe a writer hands off gives its buffer
+                // back when its writes end, without that writer's help, so writers never wait on
+                // each other for one.
+                self.current = Some(self.inner.checkout(SlotClass::Stripe));
             }
             let within = self.fill % EXTENT_PAYLOAD_MAX;
             let n = (EXTENT_PAYLOAD_MAX - within).min(data.len());
@@ -118,20 +120,6 @@ impl ObjectWriter {
             }
         }
         Ok(())
-    }
-
-    /// A stripe buffer; while none is free, completes this writer's oldest stripe in flight (which
-    /// returns a buffer), and waits only when it holds none: no deadlock between writers.
-    fn stripe_buffer(&mut self) -> Result<PoolBuf, StorageError> {
-        loop {
-            if let Some(buf) = self.inner.pool.try_checkout(SlotClass::Stripe) {
-                return Ok(buf);
-            }
-            if self.in_flight.is_empty() {
-                return Ok(self.inner.checkout(SlotClass::Stripe));
-            }
-            self.complete_oldest()?;
-        }
     }
 
     /// Hands the filled stripe off: full stripes are sealed and written on the sealing pool (so
@@ -215,8 +203,9 @@ impl ObjectWriter {
         Ok(())
     }
 
-    /// Makes the object durable, then visible; returns its metadata. Storing content that is
-    /// already stored returns the existing object.
+    /// Waits for the object's writes, which are durable when they complete, then makes it
+    /// visible; returns its metadata. Storing content that is already stored returns the
+    /// existing object.
     pub fn finish(mut self) -> Result<ObjectMeta, StorageError> {
         if self.failed {
             return Err(StorageError::Config("this write already failed".into()));
@@ -226,23 +215,6 @@ impl ObjectWriter {
         }
         while !self.in_flight.is_empty() {
             self.complete_oldest()?;
-        }
-        let mut touched: Vec<usize> = self.pending.iter().map(|&(d, _)| d).collect();
-        touched.sort_unstable();
-        touched.dedup();
-        for (d, result) in stripe::flush(&self.inner, &touched) {
-            if let Err(e) = result {
-                let mut stripes = std::mem::take(&mut self.stripes);
-                for record in &mut stripes {
-                    for i in 0..record.shards.len() {
-                        if let Some(loc) = record.shards[i].filter(|l| l.drive as usize == d) {
-                            self.drop_shard(record, i, loc, &format!("flush failed: {e}"));
-                        }
-                    }
-                    self.check_stripe(record)?;
-                }
-                self.stripes = stripes;
-            }
         }
         let id = ObjectId(*self.hasher.finalize().as_bytes());
         let record = ObjectRecord {
@@ -357,8 +329,8 @@ impl SealJob {
             m::degraded_write();
         }
         let group = stripe::submit(inner, &mut buf, &shape, &shards, true);
+        group.hold_until_done(buf);
         Ok(InFlight {
-            _buf: buf,
             group,
             shards,
             record: StripeRecord {

@@ -1,5 +1,5 @@
-//! Group commit of drive flushes: concurrent PUTs share flushes, and a failed shared flush is
-//! every sharer's failure.
+//! Durable writes: every extent a PUT writes is on stable media when its write completes, with no
+//! flush after it, and a drive that cannot make a write durable is no shard's home.
 
 mod common;
 
@@ -31,32 +31,29 @@ fn concurrent_puts(engine: &Engine) -> Vec<(ObjectId, Vec<u8>)> {
     })
 }
 
-/// A fresh engine whose drives hold every flush for 100 ms.
-fn slow_flushing_engine() -> (tempfile::TempDir, Engine, Vec<Arc<FaultPlan>>) {
+/// A freshly formatted engine on fault-injecting drives.
+fn faulty_engine() -> (tempfile::TempDir, Engine, Vec<Arc<FaultPlan>>) {
     let dir = tempfile::tempdir().unwrap();
     Engine::format(&config(dir.path()), false).unwrap();
     let (engine, plans) = open_faulty(dir.path());
-    for plan in &plans {
-        plan.flush_delay_ms.store(100, Ordering::SeqCst);
-    }
     (dir, engine, plans)
 }
 
-fn flushes(plans: &[Arc<FaultPlan>]) -> u64 {
-    plans.iter().map(|p| p.flushes.load(Ordering::SeqCst)).sum()
+fn total(plans: &[Arc<FaultPlan>], counter: impl Fn(&FaultPlan) -> u64) -> u64 {
+    plans.iter().map(|p| counter(p)).sum()
 }
 
 #[test]
-fn concurrent_puts_share_flushes_and_every_object_survives_a_restart() {
-    let (dir, engine, plans) = slow_flushing_engine();
-    let before = flushes(&plans);
+fn every_write_of_a_put_is_durable_and_needs_no_flush() {
+    let (dir, engine, plans) = faulty_engine();
+    let volatile = |p: &FaultPlan| p.volatile_writes.load(Ordering::SeqCst);
+    let flushes = |p: &FaultPlan| p.flushes.load(Ordering::SeqCst);
+    let before = (total(&plans, volatile), total(&plans, flushes));
     let objects = concurrent_puts(&engine);
-    let used = flushes(&plans) - before;
-    // One flush per drive per PUT would be 8 x 6 = 48. While the first PUT's flushes are held,
-    // the others finish their writes and wait for the next flush of each drive together.
-    assert!(
-        used <= (WRITERS * 6 / 2) as u64,
-        "{used} flushes for {WRITERS} concurrent PUTs on 6 drives"
+    assert_eq!(
+        (total(&plans, volatile), total(&plans, flushes)),
+        before,
+        "(volatile writes, flushes) during {WRITERS} PUTs"
     );
     drop(engine);
     let engine = Engine::open(config(dir.path())).unwrap();
@@ -66,18 +63,18 @@ fn concurrent_puts_share_flushes_and_every_object_survives_a_restart() {
 }
 
 #[test]
-fn a_failed_shared_flush_takes_the_drive_out_of_every_sharers_object() {
-    let (_dir, engine, plans) = slow_flushing_engine();
+fn a_drive_that_cannot_make_writes_durable_holds_no_shard_of_any_object() {
+    let (_dir, engine, plans) = faulty_engine();
     plans[1].fail_flushes.store(true, Ordering::SeqCst);
     let objects = concurrent_puts(&engine);
     let status = engine.status().unwrap();
     assert!(
         !status.drives[1].online,
-        "a drive that failed a flush goes offline"
+        "a drive that failed a durable write goes offline"
     );
     assert!(status.drives[1].write_errors > 0);
-    // No object may count on drive 1's unflushed shards: with two more drives failing reads,
-    // each stripe still needs every shard it kept, and reads must stay correct.
+    // No object may count on drive 1's shards: with two more drives failing reads, each stripe
+    // needs every shard it kept, and reads must stay correct.
     plans[1].heal();
     engine.rebuild(1).unwrap();
     plans[2].fail_reads.store(true, Ordering::SeqCst);
