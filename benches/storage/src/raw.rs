@@ -16,8 +16,12 @@ use crate::Args;
 
 /// Raw figures.
 pub struct Raw {
-    /// Sequential write, bytes per second over all drives (flush included).
-    pub write_bps: f64,
+    /// Sequential durable write (each write `RWF_DSYNC`, as the engine writes), bytes per second
+    /// over all drives.
+    pub durable_write_bps: f64,
+    /// Sequential write into the drives' caches, then one flush per drive, bytes per second over
+    /// all drives (flush included).
+    pub cached_write_bps: f64,
     /// Sequential read, bytes per second over all drives.
     pub read_bps: f64,
     /// 4 KiB random reads per second at `--random-depth` in flight.
@@ -63,14 +67,15 @@ pub fn measure(args: &Args, w: &Workload) -> anyhow::Result<Raw> {
 
     // One unmeasured pass first: it allocates the sparse files' blocks, which the engine's
     // writes then find allocated (formatting keeps them), so both are timed on the same footing.
-    sequential(&devices, &pool, qd, end, true)?;
-    let start = Instant::now();
-    sequential(&devices, &pool, qd, end, true)?;
-    let write_bps = (per_drive * drives as u64) as f64 / start.elapsed().as_secs_f64();
-
-    let start = Instant::now();
-    sequential(&devices, &pool, qd, end, false)?;
-    let read_bps = (per_drive * drives as u64) as f64 / start.elapsed().as_secs_f64();
+    sequential(&devices, &pool, qd, end, Pass::CachedWrite)?;
+    let bps = |pass: Pass| -> anyhow::Result<f64> {
+        let start = Instant::now();
+        sequential(&devices, &pool, qd, end, pass)?;
+        Ok((per_drive * drives as u64) as f64 / start.elapsed().as_secs_f64())
+    };
+    let cached_write_bps = bps(Pass::CachedWrite)?;
+    let durable_write_bps = bps(Pass::DurableWrite)?;
+    let read_bps = bps(Pass::Read)?;
 
     // Random reads span as many blocks per drive as the small objects of the engine tests occupy
     // (each small object is one block on 1 + m drives), so both read from the same footprint.
@@ -86,7 +91,8 @@ pub fn measure(args: &Args, w: &Workload) -> anyhow::Result<Raw> {
     )?;
     let random_iops = args.random_reads as f64 / start.elapsed().as_secs_f64();
     Ok(Raw {
-        write_bps,
+        durable_write_bps,
+        cached_write_bps,
         read_bps,
         random_iops,
     })
@@ -106,7 +112,17 @@ fn check(results: Vec<std::io::Result<()>>) -> anyhow::Result<()> {
         .try_for_each(|r| r.map_err(|e| anyhow!("raw I/O failed: {e}")))
 }
 
-/// Writes (then flushes) or reads `[ZONES_START, end)` of every drive, one thread per drive,
+/// What a sequential pass does with each extent.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    Read,
+    /// Writes into the drive's cache, then flushes the drive once at the end.
+    CachedWrite,
+    /// Writes each extent durably (`RWF_DSYNC`), no flush.
+    DurableWrite,
+}
+
+/// Writes or reads `[ZONES_START, end)` of every drive, one thread per drive,
 /// keeping `qd` extent-sized operations in flight: each completion, oldest first, is replaced by
 /// the next extent at once, as a streaming writer or reader would (not batch by batch, which
 /// would leave the drive idle while a batch's slowest operation finishes).
@@ -115,7 +131,7 @@ fn sequential(
     pool: &Arc<BufferPool>,
     qd: usize,
     end: u64,
-    write: bool,
+    pass: Pass,
 ) -> anyhow::Result<()> {
     std::thread::scope(|scope| {
         let workers: Vec<_> = devices
@@ -133,18 +149,18 @@ fn sequential(
                     loop {
                         while in_flight.len() < qd && offset < end {
                             let buf = bufs[slot % qd].ptr_at(0);
-                            let op = if write {
-                                IoOp::Write {
+                            let op = match pass {
+                                Pass::Read => IoOp::Read {
                                     offset,
                                     buf,
                                     len: EXTENT_MAX,
-                                }
-                            } else {
-                                IoOp::Read {
+                                },
+                                Pass::CachedWrite | Pass::DurableWrite => IoOp::Write {
                                     offset,
                                     buf,
                                     len: EXTENT_MAX,
-                                }
+                                    durable: pass == Pass::DurableWrite,
+                                },
                             };
                             let group = IoGroup::new(1);
                             // SAFETY: the pointer is the start of a pool buffer checked out by
@@ -167,7 +183,7 @@ fn sequential(
                         };
                         check(oldest.wait())?;
                     }
-                    if write {
+                    if pass == Pass::CachedWrite {
                         let group = IoGroup::new(1);
                         let flush = IoRequest {
                             op: IoOp::Flush,
