@@ -117,21 +117,21 @@ fn main() -> anyhow::Result<()> {
         rounds.push((raw, lib, http, rs));
     }
     let mut table = Table::default();
-    table.push(Row::bandwidth(
-        "raw sequential write, durable",
-        median(rounds.iter().map(|r| r.0.durable_write_bps)),
-        None,
-    ));
-    table.push(Row::bandwidth(
-        "raw sequential write, cached + flush",
-        median(rounds.iter().map(|r| r.0.cached_write_bps)),
-        None,
-    ));
-    table.push(Row::bandwidth(
-        "raw sequential read",
-        median(rounds.iter().map(|r| r.0.read_bps)),
-        None,
-    ));
+    type RawFigure = fn(&raw::Raw) -> f64;
+    let raw_bandwidths: [(&str, RawFigure); 3] = [
+        ("raw sequential write, durable", |r| r.durable_write_bps),
+        ("raw sequential write, cached + flush", |r| {
+            r.cached_write_bps
+        }),
+        ("raw sequential read", |r| r.read_bps),
+    ];
+    for (name, figure) in raw_bandwidths {
+        table.push(Row::bandwidth(
+            name,
+            median(rounds.iter().map(|r| figure(&r.0))),
+            None,
+        ));
+    }
     table.push(Row::iops(
         "raw 4 KiB random read",
         median(rounds.iter().map(|r| r.0.random_iops)),
