@@ -1,8 +1,9 @@
 //! Many small multi-scalar multiplications over fixed points (FK20's 128 rows of 64 points).
 //!
 //! Each point gets a table of its multiples `1..=2^(w-1)`; scalars become signed `w`-bit digits.
-//! Window by window, every row's selected multiples are summed with batch-affine additions
-//! ([`crate::affine_sum`]); the row accumulators are then doubled `w` times.
+//! A few rows at a time, the selected multiples of every window of every row are summed with
+//! batch-affine additions ([`crate::affine_sum`]); each row's window sums are then combined with
+//! `w` doublings between windows.
 
 use blstrs::{G1Affine, G1Projective, Scalar};
 use group::prime::PrimeCurveAffine;
@@ -15,8 +16,8 @@ use crate::signed_digits::signed_digits;
 
 /// Multiples stored per point: `1..=2^(w-1)` (negatives come from negating `y`).
 const MULTIPLES: usize = 1 << (W - 1);
-/// Signed digits per scalar: enough for 256 bits plus a final carry.
-const WINDOWS: usize = 256 / W + 1;
+/// Signed digits per scalar: scalars are below 2^255, and the top digit absorbs the last carry.
+const WINDOWS: usize = 255 / W + 1;
 
 /// Precomputed multiples of fixed points, grouped in rows that are combined separately.
 #[derive(Debug)]
@@ -84,55 +85,67 @@ impl FixedBaseTable {
             .collect()
     }
 
+    /// The rows of one task, a few rows at a time: each batch-affine summation takes every window
+    /// of about [`TERMS_PER_BATCH`] terms' worth of rows, so one level's inversion is shared by as
+    /// many terms whatever the number of tasks, and the table reads of a batch stay within a few
+    /// rows' tables (few TLB misses) instead of sweeping all of them window after window.
     fn msm_chunk(&self, chunk: &[(usize, &Vec<Scalar>)]) -> Vec<G1Projective> {
-        let digits: Vec<Vec<[i32; WINDOWS]>> = chunk
-            .iter()
-            .map(|(_, row)| {
-                assert_eq!(row.len(), self.points_per_row, "one scalar per point");
-                row.iter()
-                    .map(|scalar| {
-                        let mut digits = [0i32; WINDOWS];
-                        signed_digits(scalar, W, &mut digits);
-                        digits
-                    })
-                    .collect()
-            })
-            .collect();
-        // Several windows go into one batch-affine summation when the chunk has few rows, so the
-        // inversions per level are shared by about the same number of terms whatever the chunk.
-        let per_batch =
-            (TERMS_PER_BATCH / (chunk.len() * self.points_per_row).max(1)).clamp(1, WINDOWS);
-        let windows: Vec<usize> = (0..WINDOWS).rev().collect();
-        let mut acc = vec![G1Projective::identity(); chunk.len()];
-        for batch in windows.chunks(per_batch) {
-            let mut terms = Vec::with_capacity(batch.len() * chunk.len() * self.points_per_row);
-            let mut lens = Vec::with_capacity(batch.len() * chunk.len());
-            for &window in batch {
-                for ((row, _), row_digits) in chunk.iter().zip(&digits) {
-                    let table = &self.rows[*row];
-                    let before = terms.len();
-                    for (point, d) in row_digits.iter().enumerate() {
-                        let digit = d[window];
-                        if digit == 0 {
-                            continue;
-                        }
-                        let entry = table[point * MULTIPLES + digit.unsigned_abs() as usize - 1];
-                        terms.push(if digit < 0 { -entry } else { entry });
-                    }
-                    lens.push(terms.len() - before);
-                }
+        let rows_per_batch = (TERMS_PER_BATCH / (WINDOWS * self.points_per_row).max(1)).max(1);
+        chunk
+            .chunks(rows_per_batch)
+            .flat_map(|rows| self.msm_batch(rows))
+            .collect()
+    }
+
+    fn msm_batch(&self, rows: &[(usize, &Vec<Scalar>)]) -> Vec<G1Projective> {
+        let mut terms = Vec::with_capacity(rows.len() * WINDOWS * self.points_per_row);
+        let mut negative = Vec::with_capacity(terms.capacity());
+        let mut lens = Vec::with_capacity(rows.len() * WINDOWS);
+        let mut digits = vec![[0i32; WINDOWS]; self.points_per_row];
+        let mut entries = Vec::with_capacity(WINDOWS * self.points_per_row);
+        for (row, scalars) in rows {
+            assert_eq!(scalars.len(), self.points_per_row, "one scalar per point");
+            for (d, scalar) in digits.iter_mut().zip(scalars.iter()) {
+                signed_digits(scalar, W, d);
             }
-            // Window by window, most significant first: acc = 2^w * acc + window sum.
-            for window_sums in sum_groups(terms, lens).chunks(chunk.len()) {
-                for (a, sum) in acc.iter_mut().zip(window_sums) {
-                    for _ in 0..W {
-                        *a = a.double();
+            // Groups row by row, most significant window first.
+            entries.clear();
+            for window in (0..WINDOWS).rev() {
+                let before = entries.len();
+                for (point, d) in digits.iter().enumerate() {
+                    let digit = d[window];
+                    if digit != 0 {
+                        entries.push(point * MULTIPLES + digit.unsigned_abs() as usize - 1);
+                        negative.push(digit < 0);
                     }
-                    *a += sum;
                 }
+                lens.push(entries.len() - before);
+            }
+            let table = &self.rows[*row];
+            terms.extend(entries.iter().map(|&entry| table[entry]));
+        }
+        // Negated apart from the gather: the gather is then plain copies, whose table reads
+        // (cache misses, mostly) can be in flight together instead of each waiting for a negation
+        // that needs the loaded point.
+        for (term, &negative) in terms.iter_mut().zip(&negative) {
+            if negative {
+                *term = -*term;
             }
         }
-        acc
+        // Row by row, window by window: acc = 2^w * acc + window sum.
+        sum_groups(terms, lens)
+            .chunks_exact(WINDOWS)
+            .map(|window_sums| {
+                let mut acc = G1Projective::identity();
+                for sum in window_sums {
+                    for _ in 0..W {
+                        acc = acc.double();
+                    }
+                    acc += sum;
+                }
+                acc
+            })
+            .collect()
     }
 }
 
@@ -173,22 +186,41 @@ mod tests {
     }
 
     #[test]
-    fn a_long_row_sums_windows_in_uneven_batches() {
-        // 600 points: 8192 / 600 = 13 windows per batch, so the 33 windows go as 13, 13, 7.
-        let points_per_row = 600;
-        assert_eq!(TERMS_PER_BATCH / points_per_row, 13);
+    fn rows_go_in_uneven_batches_on_one_thread() {
+        // 100 points a row: 8192 / (32 * 100) = 2 rows a batch, so three rows go as 2 and 1.
+        let points_per_row = 100;
+        assert_eq!(WINDOWS, 255 / W + 1);
+        assert_eq!(TERMS_PER_BATCH / (WINDOWS * points_per_row), 2);
         let g = G1Projective::generator();
-        let points: Vec<G1Affine> = (1..=points_per_row as u64)
-            .map(|i| (g * Scalar::from(i * 65_537 + 11)).to_affine())
+        let rows: Vec<Vec<G1Affine>> = (0..3u64)
+            .map(|row| {
+                (1..=points_per_row as u64)
+                    .map(|i| (g * Scalar::from(row * 1_000_003 + i * 65_537 + 11)).to_affine())
+                    .collect()
+            })
             .collect();
-        let table = FixedBaseTable::new(std::slice::from_ref(&points));
-        let scalars: Vec<Scalar> = (0..points_per_row as u64)
-            .map(|i| -Scalar::from(i + 5).square().square().square())
+        let table = FixedBaseTable::new(&rows);
+        let scalars: Vec<Vec<Scalar>> = (0..3u64)
+            .map(|row| {
+                (0..points_per_row as u64)
+                    .map(|i| -Scalar::from(row * 7 + i + 5).square().square().square())
+                    .collect()
+            })
             .collect();
-        let expected = points
+        let expected: Vec<G1Projective> = rows
             .iter()
             .zip(&scalars)
-            .fold(G1Projective::identity(), |acc, (p, s)| acc + p * s);
-        assert_eq!(table.msm_rows(&[scalars]), vec![expected]);
+            .map(|(points, row)| {
+                points
+                    .iter()
+                    .zip(row)
+                    .fold(G1Projective::identity(), |acc, (p, s)| acc + p * s)
+            })
+            .collect();
+        let one_thread = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("thread pool");
+        assert_eq!(one_thread.install(|| table.msm_rows(&scalars)), expected);
     }
 }

@@ -58,6 +58,6 @@ pub const FIXED_BASE_WINDOW_BITS: usize = 8;
 pub const COMMIT_WINDOW_BITS: usize = 12;
 
 /// Terms of FK20's fixed-base MSM summed together (one field inversion per level shared by all):
-/// 8192 affine points, 768 KiB, stay in L2; a task with few rows (many threads) takes several
-/// windows at once so its inversions are not spread over a handful of additions.
+/// 8192 affine points, 768 KiB, stay in L2; that is all windows of 4 rows of 64 points, whatever
+/// the number of threads, so the inversions are never spread over a handful of additions.
 pub const FIXED_BASE_TERMS_PER_BATCH: usize = 8192;
