@@ -1,7 +1,11 @@
 //! Many small multi-scalar multiplications over fixed points (FK20's 128 rows of 64 points).
 //!
-//! Each point gets a table of its multiples `1..=2^(w-1)`; scalars become signed `w`-bit digits.
-//! A few rows at a time, the selected multiples of every window of every row are summed with
+//! Scalars become signed `w`-bit digits. The points of a row go in pairs `(P, Q)`, and each pair
+//! gets a table of its combinations `a P + b Q` for digits `a, b` (one of each `±(a, b)`, the
+//! other is the negation): one window of a pair is then one table entry, half the additions of a
+//! table per point with the same digits. With 5-bit digits a pair table holds 544 points, 272 per
+//! point, where single tables of 10-bit digits (as few additions) would hold 512 per point.
+//! A few rows at a time, the selected entries of every window of every row are summed with
 //! batch-affine additions ([`crate::affine_sum`]); each row's window sums are then combined with
 //! `w` doublings between windows.
 
@@ -14,16 +18,97 @@ use crate::affine_sum::{add_each, sum_groups};
 use crate::limits::{FIXED_BASE_TERMS_PER_BATCH as TERMS_PER_BATCH, FIXED_BASE_WINDOW_BITS as W};
 use crate::signed_digits::signed_digits;
 
-/// Multiples stored per point: `1..=2^(w-1)` (negatives come from negating `y`).
-const MULTIPLES: usize = 1 << (W - 1);
+/// Largest digit magnitude: digits are in `[-2^(w-1), 2^(w-1)]`.
+const HALF: usize = 1 << (W - 1);
+/// Values a digit takes.
+const SPAN: usize = 2 * HALF + 1;
+/// Entries of a pair table: `b Q` for `b` in `1..=HALF`, then `a P + b Q` for `a` in `1..=HALF`
+/// and `b` in `-HALF..=HALF`.
+const ENTRIES: usize = HALF + HALF * SPAN;
 /// Signed digits per scalar: scalars are below 2^255, and the top digit absorbs the last carry.
 const WINDOWS: usize = 255 / W + 1;
 
-/// Precomputed multiples of fixed points, grouped in rows that are combined separately.
+/// Where `a P + b Q` is in a pair table, and whether the entry must be negated; `None` for
+/// `a = b = 0`.
+fn pair_entry(a: i32, b: i32) -> Option<(usize, bool)> {
+    let negate = a < 0 || (a == 0 && b < 0);
+    let (a, b) = if negate { (-a, -b) } else { (a, b) };
+    let half = HALF as i32;
+    debug_assert!((0..=half).contains(&a) && (-half..=half).contains(&b));
+    match (a, b) {
+        (0, 0) => None,
+        (0, b) => Some((b as usize - 1, negate)),
+        (a, b) => Some((HALF + (a as usize - 1) * SPAN + (b + half) as usize, negate)),
+    }
+}
+
+/// `out[m - 1][i] = m * points[i]` for `m` in `1..=HALF`, with batch-affine additions.
+fn multiples(points: &[G1Affine]) -> Vec<Vec<G1Affine>> {
+    let doubles: Vec<G1Projective> = points
+        .iter()
+        .map(|p| G1Projective::from(p).double())
+        .collect();
+    let mut acc = vec![G1Affine::identity(); points.len()];
+    G1Projective::batch_normalize(&doubles, &mut acc);
+    let mut out = vec![points.to_vec()];
+    for m in 2..=HALF {
+        out.push(acc.clone());
+        if m < HALF {
+            add_each(&mut acc, points);
+        }
+    }
+    out
+}
+
+/// The pair tables of one row, `ENTRIES` per pair (a lone last point is paired with itself and
+/// only ever looked up with `b = 0`), and whether any entry is the identity (`a P = -b Q`).
+fn pair_tables(points: &[G1Affine]) -> (Vec<G1Affine>, bool) {
+    let pairs = points.len().div_ceil(2);
+    let firsts: Vec<G1Affine> = points.iter().step_by(2).copied().collect();
+    let seconds: Vec<G1Affine> = (0..pairs)
+        .map(|i| *points.get(2 * i + 1).unwrap_or(&points[2 * i]))
+        .collect();
+    let p = multiples(&firsts);
+    let q = multiples(&seconds);
+    let mut table = vec![G1Affine::identity(); pairs * ENTRIES];
+    for (b, q_b) in q.iter().enumerate() {
+        for (i, point) in q_b.iter().enumerate() {
+            table[i * ENTRIES + b] = *point;
+        }
+    }
+    for (a, p_a) in p.iter().enumerate() {
+        let row = |i: usize, b: i32| i * ENTRIES + HALF + a * SPAN + (b + HALF as i32) as usize;
+        // a P + b Q and a P - b Q for every pair and every b at once.
+        let mut sums = Vec::with_capacity(pairs * 2 * HALF);
+        let mut terms = Vec::with_capacity(sums.capacity());
+        for (i, p_a_i) in p_a.iter().enumerate() {
+            table[row(i, 0)] = *p_a_i;
+            for q_b in &q {
+                sums.extend([*p_a_i, *p_a_i]);
+                terms.extend([q_b[i], -q_b[i]]);
+            }
+        }
+        add_each(&mut sums, &terms);
+        let mut sums = sums.into_iter();
+        for i in 0..pairs {
+            for b in 1..=HALF as i32 {
+                table[row(i, b)] = sums.next().expect("one sum per entry");
+                table[row(i, -b)] = sums.next().expect("one difference per entry");
+            }
+        }
+    }
+    let has_identity = table.iter().any(|e| bool::from(e.is_identity()));
+    (table, has_identity)
+}
+
+/// Precomputed pair tables of fixed points, grouped in rows that are combined separately.
 #[derive(Debug)]
 pub struct FixedBaseTable {
-    /// `rows[row][point * MULTIPLES + d - 1] = d * point`.
+    /// `rows[row][pair * ENTRIES + pair_entry(a, b)] = a P + b Q` for the row's pair `(P, Q)`.
     rows: Vec<Vec<G1Affine>>,
+    /// Rows whose tables hold the identity (bases related by small multiples): their lookups
+    /// skip it, as the batch-affine sums take no identity.
+    has_identity: Vec<bool>,
     points_per_row: usize,
 }
 
@@ -31,7 +116,7 @@ impl FixedBaseTable {
     /// Builds the tables; every row must have the same number of points, none the identity.
     pub fn new(rows: &[Vec<G1Affine>]) -> Self {
         let points_per_row = rows.first().map_or(0, Vec::len);
-        let rows = rows
+        let (rows, has_identity) = rows
             .par_iter()
             .map(|points| {
                 assert_eq!(points.len(), points_per_row, "rows differ in length");
@@ -39,31 +124,12 @@ impl FixedBaseTable {
                     points.iter().all(|p| !bool::from(p.is_identity())),
                     "identity base"
                 );
-                // Multiple d + 1 = multiple d + point, for all points of the row at once with
-                // batch-affine additions (2P is a doubling, done projectively).
-                let doubles: Vec<G1Projective> = points
-                    .iter()
-                    .map(|p| G1Projective::from(p).double())
-                    .collect();
-                let mut acc = vec![G1Affine::identity(); points.len()];
-                G1Projective::batch_normalize(&doubles, &mut acc);
-                let mut multiples = vec![G1Affine::identity(); points.len() * MULTIPLES];
-                for (i, point) in points.iter().enumerate() {
-                    multiples[i * MULTIPLES] = *point;
-                }
-                for d in 1..MULTIPLES {
-                    for (i, a) in acc.iter().enumerate() {
-                        multiples[i * MULTIPLES + d] = *a;
-                    }
-                    if d + 1 < MULTIPLES {
-                        add_each(&mut acc, points);
-                    }
-                }
-                multiples
+                pair_tables(points)
             })
-            .collect();
+            .unzip();
         Self {
             rows,
+            has_identity,
             points_per_row,
         }
     }
@@ -90,7 +156,8 @@ impl FixedBaseTable {
     /// many terms whatever the number of tasks, and the table reads of a batch stay within a few
     /// rows' tables (few TLB misses) instead of sweeping all of them window after window.
     fn msm_chunk(&self, chunk: &[(usize, &Vec<Scalar>)]) -> Vec<G1Projective> {
-        let rows_per_batch = (TERMS_PER_BATCH / (WINDOWS * self.points_per_row).max(1)).max(1);
+        let terms_per_row = WINDOWS * self.points_per_row.div_ceil(2);
+        let rows_per_batch = (TERMS_PER_BATCH / terms_per_row.max(1)).max(1);
         chunk
             .chunks(rows_per_batch)
             .flat_map(|rows| self.msm_batch(rows))
@@ -98,30 +165,36 @@ impl FixedBaseTable {
     }
 
     fn msm_batch(&self, rows: &[(usize, &Vec<Scalar>)]) -> Vec<G1Projective> {
-        let mut terms = Vec::with_capacity(rows.len() * WINDOWS * self.points_per_row);
+        let pairs = self.points_per_row.div_ceil(2);
+        let mut terms = Vec::with_capacity(rows.len() * WINDOWS * pairs);
         let mut negative = Vec::with_capacity(terms.capacity());
         let mut lens = Vec::with_capacity(rows.len() * WINDOWS);
-        let mut digits = vec![[0i32; WINDOWS]; self.points_per_row];
-        let mut entries = Vec::with_capacity(WINDOWS * self.points_per_row);
+        let mut digits = vec![[0i32; WINDOWS]; 2 * pairs];
+        let mut entries = Vec::with_capacity(WINDOWS * pairs);
         for (row, scalars) in rows {
             assert_eq!(scalars.len(), self.points_per_row, "one scalar per point");
             for (d, scalar) in digits.iter_mut().zip(scalars.iter()) {
                 signed_digits(scalar, W, d);
             }
+            let table = &self.rows[*row];
+            let skip_identity = self.has_identity[*row];
             // Groups row by row, most significant window first.
             entries.clear();
             for window in (0..WINDOWS).rev() {
                 let before = entries.len();
-                for (point, d) in digits.iter().enumerate() {
-                    let digit = d[window];
-                    if digit != 0 {
-                        entries.push(point * MULTIPLES + digit.unsigned_abs() as usize - 1);
-                        negative.push(digit < 0);
+                for (pair, d) in digits.chunks_exact(2).enumerate() {
+                    let Some((entry, negate)) = pair_entry(d[0][window], d[1][window]) else {
+                        continue;
+                    };
+                    let entry = pair * ENTRIES + entry;
+                    if skip_identity && bool::from(table[entry].is_identity()) {
+                        continue;
                     }
+                    entries.push(entry);
+                    negative.push(negate);
                 }
                 lens.push(entries.len() - before);
             }
-            let table = &self.rows[*row];
             terms.extend(entries.iter().map(|&entry| table[entry]));
         }
         // Negated apart from the gather: the gather is then plain copies, whose table reads
@@ -161,7 +234,9 @@ mod tests {
             .map(|i| (g * Scalar::from(i * 1000 + 1)).to_affine())
             .collect();
         // Row two repeats one point: in the first window its digits are +5, -5 (59 = 64 - 5),
-        // +5, +5, so the affine sums meet a cancellation and a doubling.
+        // +5, +5, so its first pair table holds the identity (5 P - 5 P), which the lookups must
+        // skip, and the sums meet a doubling (5 P + 5 P, twice). Nine points: the last one has no
+        // partner.
         let mut repeated = points.clone();
         for i in 1..4 {
             repeated[i] = repeated[0];
@@ -187,10 +262,11 @@ mod tests {
 
     #[test]
     fn rows_go_in_uneven_batches_on_one_thread() {
-        // 100 points a row: 8192 / (32 * 100) = 2 rows a batch, so three rows go as 2 and 1.
-        let points_per_row = 100;
-        assert_eq!(WINDOWS, 255 / W + 1);
-        assert_eq!(TERMS_PER_BATCH / (WINDOWS * points_per_row), 2);
+        // 120 points a row, 60 pairs: 8192 / (52 * 60) = 2 rows a batch, so three rows go as 2
+        // and 1.
+        let points_per_row = 120;
+        assert_eq!(WINDOWS, 52);
+        assert_eq!(TERMS_PER_BATCH / (WINDOWS * points_per_row / 2), 2);
         let g = G1Projective::generator();
         let rows: Vec<Vec<G1Affine>> = (0..3u64)
             .map(|row| {

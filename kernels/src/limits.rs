@@ -47,10 +47,13 @@ pub const TRUSTED_SETUP_BYTES: usize =
 /// cells in memory at once; larger objects are split by the caller.
 pub const MAX_CHUNKS: usize = 4096;
 
-/// Window of the signed-digit fixed-base MSM behind FK20: tables of 2^(8-1) = 128 multiples per
-/// point (100 MB for FK20's 8192 points, as c-kzg's precompute 8) for 33 windows of additions;
-/// measured 20% faster than 6 bits (25 MB, 44 windows) and 35% faster than blst's Pippenger.
-pub const FIXED_BASE_WINDOW_BITS: usize = 8;
+/// Digit width of the fixed-base MSM behind FK20, whose points go in pairs with a table of all
+/// `a P + b Q` (544 entries for 5 bits): 52 windows of one addition per pair, as few additions as
+/// 10-bit tables per point would need (26 windows per point) in half their memory (214 MB for
+/// FK20's 8192 points instead of 400 MB); measured about 15% faster than 8-bit tables per point
+/// (100 MB, 32 windows per point), which were 20% faster than 6 bits and 35% faster than blst's
+/// Pippenger.
+pub const FIXED_BASE_WINDOW_BITS: usize = 5;
 
 /// Window of the shifted-base MSM behind commitments: the 4096 Lagrange points are stored with
 /// their 22 window shifts (8.6 MB); 2048 buckets keep the bucket-combining cost small beside the
@@ -58,6 +61,6 @@ pub const FIXED_BASE_WINDOW_BITS: usize = 8;
 pub const COMMIT_WINDOW_BITS: usize = 12;
 
 /// Terms of FK20's fixed-base MSM summed together (one field inversion per level shared by all):
-/// 8192 affine points, 768 KiB, stay in L2; that is all windows of 4 rows of 64 points, whatever
-/// the number of threads, so the inversions are never spread over a handful of additions.
+/// 8192 affine points, 768 KiB, stay in L2; that is all windows of 4 rows of 32 point pairs,
+/// whatever the number of threads, so the inversions are never spread over a handful of additions.
 pub const FIXED_BASE_TERMS_PER_BATCH: usize = 8192;
