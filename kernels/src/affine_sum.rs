@@ -107,6 +107,49 @@ pub fn add_each(acc: &mut [G1Affine], points: &[G1Affine]) {
     }
 }
 
+/// `(acc[i] + points[i], acc[i] - points[i])` for every `i`, in affine coordinates: a sum and its
+/// difference share their denominator, so one inversion (shared by all) serves both. Neither side
+/// may be the identity.
+pub fn add_and_subtract_each(
+    acc: &[G1Affine],
+    points: &[G1Affine],
+) -> (Vec<G1Affine>, Vec<G1Affine>) {
+    assert_eq!(acc.len(), points.len(), "one point per accumulator");
+    let mut denominators: Vec<_> = acc.iter().zip(points).map(|(a, p)| p.x() - a.x()).collect();
+    let all_distinct = batch_invert_nonzero(&mut denominators);
+    if !all_distinct {
+        batch_invert(&mut denominators);
+    }
+    let mut sums = Vec::with_capacity(acc.len());
+    let mut differences = Vec::with_capacity(acc.len());
+    for ((a, p), inv) in acc.iter().zip(points).zip(&denominators) {
+        if !all_distinct && bool::from(inv.is_zero()) {
+            // Equal x: a doubling and a cancellation, done the slow way.
+            let a = G1Projective::from(a);
+            sums.push((a + p).to_affine());
+            differences.push((a - p).to_affine());
+            continue;
+        }
+        let (x1, y1, x2, y2) = (a.x(), a.y(), p.x(), p.y());
+        let lambda = (y2 - y1) * inv;
+        let x3 = lambda.square() - x1 - x2;
+        sums.push(G1Affine::from_raw_unchecked(
+            x3,
+            lambda * (x1 - x3) - y1,
+            false,
+        ));
+        // acc - p adds (x2, -y2): same x, so the same denominator.
+        let lambda = -(y2 + y1) * inv;
+        let x3 = lambda.square() - x1 - x2;
+        differences.push(G1Affine::from_raw_unchecked(
+            x3,
+            lambda * (x1 - x3) - y1,
+            false,
+        ));
+    }
+    (sums, differences)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +196,20 @@ mod tests {
         let got: Vec<G1Projective> = acc.iter().map(G1Projective::from).collect();
         assert_eq!(got, expected);
         assert!(bool::from(acc[2].is_identity()));
+    }
+
+    #[test]
+    fn sums_and_differences_match_projective_ones_including_equal_points() {
+        let g = G1Projective::generator();
+        let p = |i: u64| (g * Scalar::from(i * 31 + 1)).to_affine();
+        let acc = vec![p(1), p(2), p(3), p(4)];
+        let points = vec![p(7), p(2), -p(3), p(8)];
+        let (sums, differences) = add_and_subtract_each(&acc, &points);
+        for (((a, q), sum), difference) in acc.iter().zip(&points).zip(&sums).zip(&differences) {
+            assert_eq!(G1Projective::from(sum), G1Projective::from(a) + q);
+            assert_eq!(G1Projective::from(difference), G1Projective::from(a) - q);
+        }
+        assert!(bool::from(differences[1].is_identity()));
+        assert!(bool::from(sums[2].is_identity()));
     }
 }

@@ -14,7 +14,7 @@ use group::prime::PrimeCurveAffine;
 use group::{Curve, Group};
 use rayon::prelude::*;
 
-use crate::affine_sum::{add_each, sum_groups};
+use crate::affine_sum::{add_and_subtract_each, add_each, sum_groups};
 use crate::limits::{FIXED_BASE_TERMS_PER_BATCH as TERMS_PER_BATCH, FIXED_BASE_WINDOW_BITS as W};
 use crate::signed_digits::signed_digits;
 
@@ -79,21 +79,22 @@ fn pair_tables(points: &[G1Affine]) -> (Vec<G1Affine>, bool) {
     for (a, p_a) in p.iter().enumerate() {
         let row = |i: usize, b: i32| i * ENTRIES + HALF + a * SPAN + (b + HALF as i32) as usize;
         // a P + b Q and a P - b Q for every pair and every b at once.
-        let mut sums = Vec::with_capacity(pairs * 2 * HALF);
-        let mut terms = Vec::with_capacity(sums.capacity());
+        let mut bases = Vec::with_capacity(pairs * HALF);
+        let mut terms = Vec::with_capacity(bases.capacity());
         for (i, p_a_i) in p_a.iter().enumerate() {
             table[row(i, 0)] = *p_a_i;
             for q_b in &q {
-                sums.extend([*p_a_i, *p_a_i]);
-                terms.extend([q_b[i], -q_b[i]]);
+                bases.push(*p_a_i);
+                terms.push(q_b[i]);
             }
         }
-        add_each(&mut sums, &terms);
-        let mut sums = sums.into_iter();
+        let (sums, differences) = add_and_subtract_each(&bases, &terms);
+        let mut results = sums.into_iter().zip(differences);
         for i in 0..pairs {
             for b in 1..=HALF as i32 {
-                table[row(i, b)] = sums.next().expect("one sum per entry");
-                table[row(i, -b)] = sums.next().expect("one difference per entry");
+                let (sum, difference) = results.next().expect("one result per entry pair");
+                table[row(i, b)] = sum;
+                table[row(i, -b)] = difference;
             }
         }
     }
