@@ -185,10 +185,8 @@ impl KzgSettings {
                 }
             }
         }
-        let rli = backend.g1_msm(
-            &self.setup.g1_monomial[..FIELD_ELEMENTS_PER_CELL],
-            &interpolated,
-        );
+        // Over the fixed points [s^0]..[s^63]: precomputed tables instead of Pippenger.
+        let rli = backend.g1_fixed_base_msms(self.cell_interpolation_table(), &[interpolated])[0];
         // RLP = sum_k r^k h_k^64 proof_k.
         let weighted: Vec<Scalar> = indices
             .iter()

@@ -9,6 +9,7 @@ use group::Curve;
 use crate::backend::{ComputeBackend, CpuBackend};
 use crate::error::SetupError;
 use crate::field::{bit_reverse_permute, powers, root_of_unity};
+use crate::fixed_base_msm::FixedBaseTable;
 use crate::fk20::Fk20Table;
 use crate::limits::{
     FIELD_ELEMENTS_PER_BLOB, FIELD_ELEMENTS_PER_CELL, FIELD_ELEMENTS_PER_EXT_BLOB,
@@ -48,6 +49,9 @@ pub struct KzgSettings {
     ethereum_setup: bool,
     /// Window shifts of the Lagrange points, built on first use of a commitment or proof.
     lagrange: OnceLock<ShiftedBaseTable>,
+    /// Fixed-base tables of `[s^0]_1..[s^63]_1` (1.6 MB), for the interpolation term of cell
+    /// batch verification, built on first use.
+    cell_interpolation: OnceLock<FixedBaseTable>,
 }
 
 impl KzgSettings {
@@ -92,6 +96,7 @@ impl KzgSettings {
             fk20: OnceLock::new(),
             ethereum_setup: false,
             lagrange: OnceLock::new(),
+            cell_interpolation: OnceLock::new(),
         }
     }
 
@@ -115,10 +120,19 @@ impl KzgSettings {
         self.fk20();
     }
 
-    /// Builds every precomputed table now (FK20's and the commitment table) instead of on first
-    /// use.
+    /// Builds every precomputed table now (FK20's, the commitment table and cell verification's)
+    /// instead of on first use.
     pub fn precompute(&self) {
-        rayon::join(|| self.fk20(), || self.lagrange_table());
+        rayon::join(
+            || self.fk20(),
+            || rayon::join(|| self.lagrange_table(), || self.cell_interpolation_table()),
+        );
+    }
+
+    pub(crate) fn cell_interpolation_table(&self) -> &FixedBaseTable {
+        self.cell_interpolation.get_or_init(|| {
+            FixedBaseTable::new(&[self.setup.g1_monomial[..FIELD_ELEMENTS_PER_CELL].to_vec()])
+        })
     }
 
     pub(crate) fn lagrange_table(&self) -> &ShiftedBaseTable {
