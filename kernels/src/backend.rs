@@ -10,6 +10,7 @@ use group::Group;
 use crate::fft::{coset_fft_in_place, coset_ifft_in_place, fft_in_place, ifft_in_place};
 use crate::fixed_base_msm::FixedBaseTable;
 use crate::glv::{endomorphism, split};
+use crate::shared_base_msm;
 use crate::shifted_base_msm::ShiftedBaseTable;
 
 /// Below this many terms a multi-scalar multiplication is done term by term (Pippenger's set-up
@@ -20,6 +21,9 @@ const SMALL_MSM: usize = 8;
 pub trait ComputeBackend: Send + Sync + std::fmt::Debug {
     /// `sum_i scalars[i] * points[i]`; the slices have equal length.
     fn g1_msm(&self, points: &[G1Affine], scalars: &[Scalar]) -> G1Projective;
+    /// `out[s] = sum_i scalar_sets[s][i] * points[i]`: several MSMs over the same points, each
+    /// set with one scalar per point.
+    fn g1_msms(&self, points: &[G1Affine], scalar_sets: &[&[Scalar]]) -> Vec<G1Projective>;
     /// One MSM per row of a fixed-base table: `out[row] = sum_i scalars[row][i] * base[row][i]`.
     fn g1_fixed_base_msms(
         &self,
@@ -77,6 +81,10 @@ impl ComputeBackend for CpuBackend {
         }
         let sum = kept_points.as_slice().mult(&scalar_bytes, 128);
         G1Projective::from_raw_unchecked(sum.x.into(), sum.y.into(), sum.z.into())
+    }
+
+    fn g1_msms(&self, points: &[G1Affine], scalar_sets: &[&[Scalar]]) -> Vec<G1Projective> {
+        shared_base_msm::msms(points, scalar_sets)
     }
 
     fn g1_fixed_base_msms(

@@ -157,8 +157,6 @@ impl KzgSettings {
         let r_powers = powers(r, n);
         let backend = self.backend.as_ref();
 
-        // LL = sum_k r^k proof_k, paired with [s^64].
-        let ll = backend.g1_msm(&proof_points, &r_powers).to_affine();
         // RLC = sum_i weight_i C_i, weight_i = sum of r^k over the cells of commitment i.
         let mut weights = vec![Scalar::ZERO; unique_points.len()];
         for (k, &i) in commitment_indices.iter().enumerate() {
@@ -187,7 +185,8 @@ impl KzgSettings {
         }
         // Over the fixed points [s^0]..[s^63]: precomputed tables instead of Pippenger.
         let rli = backend.g1_fixed_base_msms(self.cell_interpolation_table(), &[interpolated])[0];
-        // RLP = sum_k r^k h_k^64 proof_k.
+        // LL = sum_k r^k proof_k, paired with [s^64], and RLP = sum_k r^k h_k^64 proof_k: two
+        // MSMs over the same points, done together.
         let weighted: Vec<Scalar> = indices
             .iter()
             .zip(&r_powers)
@@ -195,7 +194,11 @@ impl KzgSettings {
                 r * coset_shift(self, index).pow_vartime([FIELD_ELEMENTS_PER_CELL as u64])
             })
             .collect();
-        let rlp = backend.g1_msm(&proof_points, &weighted);
+        let [ll, rlp] = backend
+            .g1_msms(&proof_points, &[&r_powers, &weighted])
+            .try_into()
+            .expect("one sum per set of scalars");
+        let ll = ll.to_affine();
         let rl = (rlc - rli + rlp).to_affine();
         Ok(pairing_check(&[
             (&ll, &self.s_cell_prepared),

@@ -27,6 +27,7 @@ pub mod limits;
 pub mod polynomial;
 pub mod serialization;
 pub mod settings;
+pub mod shared_base_msm;
 pub mod shifted_base_msm;
 mod signed_digits;
 pub mod single_open;
