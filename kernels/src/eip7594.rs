@@ -9,7 +9,7 @@ use group::Curve;
 use rayon::prelude::*;
 
 use crate::curve::{g1_from_bytes, pairing_check, G1Bytes};
-use crate::erasure::{coset_shift, evals_to_coeffs, extend, interpolate_cell, recover_coeffs};
+use crate::erasure::{coset_shift, evals_to_coeffs, extend, interpolate_cells_sum, recover_coeffs};
 use crate::error::KzgError;
 use crate::fiat_shamir::cell_batch_challenge;
 use crate::field::{bit_reverse_permute, powers};
@@ -172,17 +172,13 @@ impl KzgSettings {
                 *a += r_powers[k] * e;
             }
         }
-        let mut interpolated = vec![Scalar::ZERO; FIELD_ELEMENTS_PER_CELL];
-        for (index, combined) in per_coset.iter().enumerate() {
-            if let Some(combined) = combined {
-                for (acc, c) in interpolated
-                    .iter_mut()
-                    .zip(interpolate_cell(self, index, combined))
-                {
-                    *acc += c;
-                }
-            }
-        }
+        let interpolated = interpolate_cells_sum(
+            self,
+            per_coset
+                .iter()
+                .enumerate()
+                .filter_map(|(index, combined)| Some((index, combined.as_deref()?))),
+        );
         // Over the fixed points [s^0]..[s^63]: precomputed tables instead of Pippenger.
         let rli = backend.g1_fixed_base_msms(self.cell_interpolation_table(), &[interpolated])[0];
         // LL = sum_k r^k proof_k, paired with [s^64], and RLP = sum_k r^k h_k^64 proof_k: two

@@ -3,7 +3,8 @@
 use blstrs::Scalar;
 use ff::{Field, PrimeField};
 
-use crate::field::{bit_reverse_permute, reverse_bits, root_of_unity};
+use crate::fft::fft_bit_reversed_in_place;
+use crate::field::{bit_reverse_permute, powers, reverse_bits, root_of_unity};
 use crate::limits::{
     CELLS_PER_EXT_BLOB, FIELD_ELEMENTS_PER_BLOB, FIELD_ELEMENTS_PER_CELL,
     FIELD_ELEMENTS_PER_EXT_BLOB,
@@ -76,26 +77,33 @@ pub fn recover_coeffs(
     quotient
 }
 
-/// Coefficients of the degree-<64 polynomial through `evals` on the coset of cell `index`:
-/// an inverse FFT over the 64-th roots, then `c_m / (64 * h^m)` for the coset shift `h`.
-pub fn interpolate_cell(settings: &KzgSettings, index: usize, evals: &[Scalar]) -> Vec<Scalar> {
-    let mut coeffs = evals.to_vec();
-    bit_reverse_permute(&mut coeffs);
-    settings.backend.fr_fft(&mut coeffs, settings.root_cell_inv);
-    let shift_inv = coset_shift_inverse(settings, index);
-    let mut factor = settings.cell_size_inv;
-    for c in coeffs.iter_mut() {
-        *c *= factor;
-        factor *= shift_inv;
-    }
-    coeffs
-}
-
-/// `1 / coset_shift(index)`, read from the table of roots instead of inverted.
-fn coset_shift_inverse(settings: &KzgSettings, index: usize) -> Scalar {
+/// Coefficients of `sum_c I_c` over the given cells `(index_c, evals_c)`, where `I_c`, of degree
+/// below 64, takes the values `evals_c` (in a cell's bit-reversed order) on the coset of cell
+/// `index_c`. One set of twiddles for all cells; the coset factors `shift^-i` are read from the
+/// table of roots instead of multiplied out, and `1/64` is applied once to the sum.
+pub fn interpolate_cells_sum<'a>(
+    settings: &KzgSettings,
+    cells: impl IntoIterator<Item = (usize, &'a [Scalar])>,
+) -> Vec<Scalar> {
     let n = FIELD_ELEMENTS_PER_EXT_BLOB;
-    let exponent = reverse_bits(index * FIELD_ELEMENTS_PER_CELL, n);
-    settings.roots_ext_brp[reverse_bits((n - exponent) % n, n)]
+    let twiddles = powers(settings.root_cell_inv, FIELD_ELEMENTS_PER_CELL / 2);
+    let mut sum = vec![Scalar::ZERO; FIELD_ELEMENTS_PER_CELL];
+    let mut coeffs = vec![Scalar::ZERO; FIELD_ELEMENTS_PER_CELL];
+    for (index, evals) in cells {
+        // Bit-reversed evaluations are what the butterflies take: no permutation.
+        coeffs.copy_from_slice(evals);
+        fft_bit_reversed_in_place(&mut coeffs, &twiddles);
+        // shift^-1 = w^m for the primitive 8192-th root w; its powers w^(m i) are in the table.
+        let m = (n - reverse_bits(index * FIELD_ELEMENTS_PER_CELL, n)) % n;
+        for (i, (acc, c)) in sum.iter_mut().zip(&coeffs).enumerate() {
+            let factor = settings.roots_ext_brp[reverse_bits(m * i % n, n)];
+            *acc += c * factor;
+        }
+    }
+    for acc in sum.iter_mut() {
+        *acc *= settings.cell_size_inv;
+    }
+    sum
 }
 
 /// Spec `coset_shift_for_cell`: the first point of the coset of cell `index`.
@@ -110,28 +118,42 @@ mod tests {
     use crate::polynomial::evaluate_coefficient_form;
 
     #[test]
-    fn coset_shift_inverse_inverts_every_shift() {
+    fn interpolation_sums_the_polynomials_of_their_cells() {
         let settings = KzgSettings::ethereum();
-        for index in 0..CELLS_PER_EXT_BLOB {
+        let polynomial = |seed: u64| -> Vec<Scalar> {
+            (0..FIELD_ELEMENTS_PER_CELL as u64)
+                .map(|i| Scalar::from(i * i + seed))
+                .collect()
+        };
+        let cell = |coeffs: &[Scalar], index: usize| -> Vec<Scalar> {
+            let start = index * FIELD_ELEMENTS_PER_CELL;
+            settings.roots_ext_brp[start..start + FIELD_ELEMENTS_PER_CELL]
+                .iter()
+                .map(|x| evaluate_coefficient_form(coeffs, x))
+                .collect()
+        };
+        // One cell gives its polynomial back, on every coset (first, last and in between).
+        for index in [0, 1, 77, CELLS_PER_EXT_BLOB - 1] {
+            let coeffs = polynomial(index as u64 + 1);
+            let evals = cell(&coeffs, index);
             assert_eq!(
-                coset_shift(settings, index) * coset_shift_inverse(settings, index),
-                Scalar::ONE
+                interpolate_cells_sum(settings, [(index, &evals[..])]),
+                coeffs
             );
         }
-    }
-
-    #[test]
-    fn interpolation_recovers_a_polynomial_from_its_cell() {
-        let settings = KzgSettings::ethereum();
-        let coeffs: Vec<Scalar> = (0..FIELD_ELEMENTS_PER_CELL as u64)
-            .map(|i| Scalar::from(i * i + 1))
+        // Several cells, of different polynomials, give the sum of those polynomials.
+        let (a, b, c) = (polynomial(1), polynomial(2), polynomial(5));
+        let cells = [(3, cell(&a, 3)), (64, cell(&b, 64)), (127, cell(&c, 127))];
+        let sum: Vec<Scalar> = (0..FIELD_ELEMENTS_PER_CELL)
+            .map(|i| a[i] + b[i] + c[i])
             .collect();
-        let index = 77;
-        let start = index * FIELD_ELEMENTS_PER_CELL;
-        let evals: Vec<Scalar> = settings.roots_ext_brp[start..start + FIELD_ELEMENTS_PER_CELL]
-            .iter()
-            .map(|x| evaluate_coefficient_form(&coeffs, x))
-            .collect();
-        assert_eq!(interpolate_cell(settings, index, &evals), coeffs);
+        assert_eq!(
+            interpolate_cells_sum(settings, cells.iter().map(|(i, e)| (*i, &e[..]))),
+            sum
+        );
+        assert_eq!(
+            interpolate_cells_sum(settings, []),
+            vec![Scalar::ZERO; FIELD_ELEMENTS_PER_CELL]
+        );
     }
 }

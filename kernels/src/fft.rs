@@ -35,7 +35,14 @@ pub fn fft_in_place<T: FftElement>(values: &mut [T], root: Scalar) {
         return;
     }
     bit_reverse_permute(values);
-    let twiddles = powers(root, n / 2);
+    fft_bit_reversed_in_place(values, &powers(root, n / 2));
+}
+
+/// The butterflies of [`fft_in_place`]: `values` in bit-reversed order in, the transform in
+/// natural order out; `twiddles` are the first `values.len() / 2` powers of the root.
+pub fn fft_bit_reversed_in_place<T: FftElement>(values: &mut [T], twiddles: &[Scalar]) {
+    let n = values.len();
+    assert!(n.is_power_of_two() && twiddles.len() >= n / 2);
     let mut half = 1;
     while half < n {
         let stride = n / (2 * half);
