@@ -157,12 +157,6 @@ impl KzgSettings {
         let r_powers = powers(r, n);
         let backend = self.backend.as_ref();
 
-        // RLC = sum_i weight_i C_i, weight_i = sum of r^k over the cells of commitment i.
-        let mut weights = vec![Scalar::ZERO; unique_points.len()];
-        for (k, &i) in commitment_indices.iter().enumerate() {
-            weights[i as usize] += r_powers[k];
-        }
-        let rlc = backend.g1_msm(&unique_points, &weights);
         // RLI = [sum_k r^k I_k(s)]: combine evaluations per coset first, interpolate once each.
         let mut per_coset: Vec<Option<Vec<Scalar>>> = vec![None; CELLS_PER_EXT_BLOB];
         for (k, (&index, cell)) in indices.iter().zip(&evals).enumerate() {
@@ -181,21 +175,30 @@ impl KzgSettings {
         );
         // Over the fixed points [s^0]..[s^63]: precomputed tables instead of Pippenger.
         let rli = backend.g1_fixed_base_msms(self.cell_interpolation_table(), &[interpolated])[0];
-        // LL = sum_k r^k proof_k, paired with [s^64], and RLP = sum_k r^k h_k^64 proof_k: two
-        // MSMs over the same points, done together.
-        let weighted: Vec<Scalar> = indices
+        // LL = sum_k r^k proof_k, paired with [s^64]; RLP = sum_k r^k h_k^64 proof_k and
+        // RLC = sum_i weight_i C_i (weight_i = sum of r^k over the cells of commitment i) go into
+        // the same pairing: MSMs over the same points (proofs, then commitments), done together.
+        let mut lincomb_points = proof_points;
+        lincomb_points.extend_from_slice(&unique_points);
+        let mut ll_scalars = r_powers.clone();
+        ll_scalars.resize(lincomb_points.len(), Scalar::ZERO);
+        let mut rl_scalars: Vec<Scalar> = indices
             .iter()
             .zip(&r_powers)
             .map(|(&index, r)| {
                 r * coset_shift(self, index).pow_vartime([FIELD_ELEMENTS_PER_CELL as u64])
             })
             .collect();
-        let [ll, rlp] = backend
-            .g1_msms(&proof_points, &[&r_powers, &weighted])
+        rl_scalars.resize(lincomb_points.len(), Scalar::ZERO);
+        for (k, &i) in commitment_indices.iter().enumerate() {
+            rl_scalars[n + i as usize] += r_powers[k];
+        }
+        let [ll, rlc_plus_rlp] = backend
+            .g1_msms(&lincomb_points, &[&ll_scalars, &rl_scalars])
             .try_into()
             .expect("one sum per set of scalars");
         let ll = ll.to_affine();
-        let rl = (rlc - rli + rlp).to_affine();
+        let rl = (rlc_plus_rlp - rli).to_affine();
         Ok(pairing_check(&[
             (&ll, &self.s_cell_prepared),
             (&rl, &self.neg_g2_prepared),
