@@ -52,24 +52,33 @@ pub fn recover_coeffs(
         .filter(|&i| !present[i])
         .map(|i| small_root.pow_vartime([reverse_bits(i, CELLS_PER_EXT_BLOB) as u64]))
         .collect();
-    let short_zero = vanishing_polynomial(&missing_roots);
-    let mut zero_coeffs = vec![Scalar::ZERO; FIELD_ELEMENTS_PER_EXT_BLOB];
-    for (i, c) in short_zero.iter().enumerate() {
-        zero_coeffs[i * FIELD_ELEMENTS_PER_CELL] = *c;
-    }
-    let mut zero_evals = zero_coeffs.clone();
-    backend.fr_fft(&mut zero_evals, settings.root_ext);
+    let mut short_zero = vanishing_polynomial(&missing_roots);
+    // At most 64 cells are missing: z has at most 65 coefficients.
+    short_zero.resize(CELLS_PER_EXT_BLOB, Scalar::ZERO);
+    // Z(X) = z(X^64) repeats with period 128 on the 8192-point domain and on its coset by g:
+    // Z(g w^j) = z(g^64 w_128^j). A 128-point transform of z gives every value of Z.
+    let mut zero_evals = short_zero.clone();
+    backend.fr_fft(&mut zero_evals, small_root);
 
-    let mut product: Vec<Scalar> = ext.iter().zip(&zero_evals).map(|(e, z)| e * z).collect();
+    let mut product: Vec<Scalar> = ext
+        .iter()
+        .zip(zero_evals.iter().cycle())
+        .map(|(e, z)| e * z)
+        .collect();
     backend.fr_ifft(&mut product, settings.root_ext);
 
     let shift = Scalar::MULTIPLICATIVE_GENERATOR;
     backend.fr_coset_fft(&mut product, settings.root_ext, shift);
-    backend.fr_coset_fft(&mut zero_coeffs, settings.root_ext, shift);
-    crate::field::batch_invert(&mut zero_coeffs);
+    let mut zero_coset_inv = short_zero;
+    backend.fr_coset_fft(
+        &mut zero_coset_inv,
+        small_root,
+        shift.pow_vartime([FIELD_ELEMENTS_PER_CELL as u64]),
+    );
+    crate::field::batch_invert(&mut zero_coset_inv);
     let mut quotient: Vec<Scalar> = product
         .iter()
-        .zip(&zero_coeffs)
+        .zip(zero_coset_inv.iter().cycle())
         .map(|(p, z_inv)| p * z_inv)
         .collect();
     backend.fr_coset_ifft(&mut quotient, settings.root_ext, shift);
