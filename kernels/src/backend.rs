@@ -7,7 +7,9 @@ use ff::Field;
 use group::prime::PrimeCurveAffine;
 use group::Group;
 
-use crate::fft::{coset_fft_in_place, coset_ifft_in_place, fft_in_place, ifft_in_place};
+use crate::fft::{
+    coset_fft_in_place, coset_ifft_in_place, fft_in_place, g1_fft_in_place, ifft_in_place,
+};
 use crate::fixed_base_msm::FixedBaseTable;
 use crate::glv::{endomorphism, split};
 use crate::shared_base_msm;
@@ -42,8 +44,6 @@ pub trait ComputeBackend: Send + Sync + std::fmt::Debug {
     fn fr_coset_ifft(&self, values: &mut [Scalar], root: Scalar, shift: Scalar);
     /// Forward FFT of G1 points in place.
     fn g1_fft(&self, values: &mut [G1Projective], root: Scalar);
-    /// Inverse FFT of G1 points in place.
-    fn g1_ifft(&self, values: &mut [G1Projective], root: Scalar);
 }
 
 /// The CPU implementation: blst's Pippenger MSM (on GLV-split scalars) and radix-2 FFTs.
@@ -116,11 +116,7 @@ impl ComputeBackend for CpuBackend {
     }
 
     fn g1_fft(&self, values: &mut [G1Projective], root: Scalar) {
-        fft_in_place(values, root);
-    }
-
-    fn g1_ifft(&self, values: &mut [G1Projective], root: Scalar) {
-        ifft_in_place(values, root);
+        g1_fft_in_place(values, root);
     }
 }
 

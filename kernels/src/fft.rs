@@ -2,33 +2,14 @@
 //!
 //! `fft(v, w)[i] = sum_j v[j] * w^(i*j)` for a primitive `n`-th root `w`, `n = v.len()`.
 
-use std::ops::{Add, Sub};
-
 use blstrs::{G1Projective, Scalar};
 use ff::Field;
 
 use crate::field::{bit_reverse_permute, powers};
-
-/// An element an FFT can run over: a module over the scalar field.
-pub trait FftElement: Copy + Send + Sync + Add<Output = Self> + Sub<Output = Self> {
-    /// `self * s`.
-    fn scale(&self, s: &Scalar) -> Self;
-}
-
-impl FftElement for Scalar {
-    fn scale(&self, s: &Scalar) -> Self {
-        self * s
-    }
-}
-
-impl FftElement for G1Projective {
-    fn scale(&self, s: &Scalar) -> Self {
-        self * s
-    }
-}
+use crate::g1_scale::scale_each;
 
 /// In-place forward transform with the primitive root `root` of order `values.len()`.
-pub fn fft_in_place<T: FftElement>(values: &mut [T], root: Scalar) {
+pub fn fft_in_place(values: &mut [Scalar], root: Scalar) {
     let n = values.len();
     assert!(n.is_power_of_two());
     if n == 1 {
@@ -40,7 +21,7 @@ pub fn fft_in_place<T: FftElement>(values: &mut [T], root: Scalar) {
 
 /// The butterflies of [`fft_in_place`]: `values` in bit-reversed order in, the transform in
 /// natural order out; `twiddles` are the first `values.len() / 2` powers of the root.
-pub fn fft_bit_reversed_in_place<T: FftElement>(values: &mut [T], twiddles: &[Scalar]) {
+pub fn fft_bit_reversed_in_place(values: &mut [Scalar], twiddles: &[Scalar]) {
     let n = values.len();
     assert!(n.is_power_of_two() && twiddles.len() >= n / 2);
     let mut half = 1;
@@ -48,11 +29,11 @@ pub fn fft_bit_reversed_in_place<T: FftElement>(values: &mut [T], twiddles: &[Sc
         let stride = n / (2 * half);
         for start in (0..n).step_by(2 * half) {
             for k in 0..half {
-                // The first twiddle is 1: skip the (costly, for G1) multiplication.
+                // The first twiddle is 1: skip its multiplication.
                 let t = if k == 0 {
                     values[start + half]
                 } else {
-                    values[start + k + half].scale(&twiddles[k * stride])
+                    values[start + k + half] * twiddles[k * stride]
                 };
                 let u = values[start + k];
                 values[start + k] = u + t;
@@ -63,8 +44,42 @@ pub fn fft_bit_reversed_in_place<T: FftElement>(values: &mut [T], twiddles: &[Sc
     }
 }
 
+/// [`fft_in_place`] over G1: each stage's twiddle multiplications go together through
+/// [`scale_each`] (shared inversions, mixed additions) before its butterflies.
+pub fn g1_fft_in_place(values: &mut [G1Projective], root: Scalar) {
+    let n = values.len();
+    assert!(n.is_power_of_two());
+    if n == 1 {
+        return;
+    }
+    bit_reverse_permute(values);
+    let twiddles = powers(root, n / 2);
+    let twiddles = &twiddles;
+    let mut half = 1;
+    while half < n {
+        let stride = n / (2 * half);
+        // The first twiddle of each block is 1: no multiplication.
+        let (slots, factors): (Vec<usize>, Vec<Scalar>) = (0..n)
+            .step_by(2 * half)
+            .flat_map(|start| (1..half).map(move |k| (start + half + k, twiddles[k * stride])))
+            .unzip();
+        let points: Vec<G1Projective> = slots.iter().map(|&i| values[i]).collect();
+        for (&i, product) in slots.iter().zip(scale_each(&points, &factors)) {
+            values[i] = product;
+        }
+        for start in (0..n).step_by(2 * half) {
+            for k in 0..half {
+                let (u, t) = (values[start + k], values[start + k + half]);
+                values[start + k] = u + t;
+                values[start + k + half] = u - t;
+            }
+        }
+        half *= 2;
+    }
+}
+
 /// In-place inverse transform: `fft` with `root^-1`, scaled by `1/n`.
-pub fn ifft_in_place<T: FftElement>(values: &mut [T], root: Scalar) {
+pub fn ifft_in_place(values: &mut [Scalar], root: Scalar) {
     let n = values.len();
     let root_inv = root.invert().expect("roots of unity are non-zero");
     fft_in_place(values, root_inv);
@@ -72,7 +87,7 @@ pub fn ifft_in_place<T: FftElement>(values: &mut [T], root: Scalar) {
         .invert()
         .expect("domain sizes are non-zero");
     for v in values.iter_mut() {
-        *v = v.scale(&n_inv);
+        *v *= n_inv;
     }
 }
 
@@ -148,14 +163,25 @@ mod tests {
     #[test]
     fn g1_fft_matches_scalar_fft_in_the_exponent() {
         let g = G1Projective::generator();
-        let values: Vec<Scalar> = (0..8u64).map(|i| Scalar::from(5 * i + 1)).collect();
-        let root = root_of_unity(8);
-        let mut points: Vec<G1Projective> = values.iter().map(|v| g * v).collect();
-        let mut scalars = values.clone();
-        fft_in_place(&mut points, root);
-        fft_in_place(&mut scalars, root);
-        for (p, s) in points.iter().zip(&scalars) {
-            assert_eq!(*p, g * s);
+        // FK20's size with its upper half zero (identity points), and small sizes.
+        for n in [1usize, 2, 8, 128] {
+            let values: Vec<Scalar> = (0..n as u64)
+                .map(|i| {
+                    if n > 8 && i >= n as u64 / 2 {
+                        Scalar::ZERO
+                    } else {
+                        -Scalar::from(5 * i + 1).square()
+                    }
+                })
+                .collect();
+            let root = root_of_unity(n);
+            let mut points: Vec<G1Projective> = values.iter().map(|v| g * v).collect();
+            let mut scalars = values.clone();
+            g1_fft_in_place(&mut points, root);
+            fft_in_place(&mut scalars, root);
+            for (p, s) in points.iter().zip(&scalars) {
+                assert_eq!(*p, g * s, "size {n}");
+            }
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod fiat_shamir;
 pub mod field;
 pub mod fixed_base_msm;
 pub mod fk20;
+pub mod g1_scale;
 pub mod glv;
 pub mod limits;
 pub mod polynomial;
