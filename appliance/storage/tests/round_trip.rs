@@ -16,6 +16,14 @@ fn sizes_round_trip_and_survive_reopen() {
         assert_eq!(meta.size, size as u64);
         assert_eq!(meta.id, ObjectId::of(&data));
         assert_eq!(engine.get(&meta.id).unwrap(), data, "size {size}");
+        let mut streamed = Vec::new();
+        let n = engine
+            .read_all_to(&meta.id, &mut |piece| {
+                streamed.extend_from_slice(piece);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!((n, &streamed), (size as u64, &data), "size {size}");
         stored.push((meta.id, data));
     }
     drop(engine);
@@ -92,6 +100,10 @@ fn delete_list_and_duplicates() {
     engine.delete(&ids[1]).unwrap();
     assert!(matches!(
         engine.get(&ids[1]),
+        Err(StorageError::NotFound(_))
+    ));
+    assert!(matches!(
+        engine.read_all_to(&ids[1], &mut |_| panic!("no bytes of a deleted object")),
         Err(StorageError::NotFound(_))
     ));
     assert!(matches!(

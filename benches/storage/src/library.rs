@@ -19,9 +19,8 @@ impl Store for Engine {
 
     fn get(&self, id: &str) -> anyhow::Result<u64> {
         let id: ObjectId = id.parse()?;
-        let size = self.stat(&id)?.size;
         let mut received = 0u64;
-        self.read_to(&id, 0, size, &mut |piece| {
+        self.read_all_to(&id, &mut |piece| {
             received += piece.len() as u64;
             Ok(())
         })?;

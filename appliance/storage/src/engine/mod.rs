@@ -349,8 +349,24 @@ impl Engine {
 
     /// The whole object.
     pub fn get(&self, id: &ObjectId) -> Result<Vec<u8>, StorageError> {
-        let size = self.stat(id)?.size;
-        self.read_range(id, 0, size)
+        let record = self.inner.record(id)?;
+        let mut out = Vec::with_capacity(record.size.min(1 << 30) as usize);
+        self.read_record(id, &record, 0, record.size, &mut |piece| {
+            out.extend_from_slice(piece);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Streams the whole object to `sink` as [`Engine::read_to`] does, with one index lookup
+    /// (a [`Engine::stat`] first would be a second). Returns its size.
+    pub fn read_all_to(
+        &self,
+        id: &ObjectId,
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), StorageError>,
+    ) -> Result<u64, StorageError> {
+        let record = self.inner.record(id)?;
+        self.read_record(id, &record, 0, record.size, sink)
     }
 
     /// `len` bytes from `offset`.
@@ -378,8 +394,19 @@ impl Engine {
         len: u64,
         sink: &mut dyn FnMut(&[u8]) -> Result<(), StorageError>,
     ) -> Result<u64, StorageError> {
-        let start = Instant::now();
         let record = self.inner.record(id)?;
+        self.read_record(id, &record, offset, len, sink)
+    }
+
+    fn read_record(
+        &self,
+        id: &ObjectId,
+        record: &ObjectRecord,
+        offset: u64,
+        len: u64,
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), StorageError>,
+    ) -> Result<u64, StorageError> {
+        let start = Instant::now();
         if offset.checked_add(len).is_none_or(|end| end > record.size) {
             return Err(StorageError::RangeNotSatisfiable {
                 offset,
@@ -387,7 +414,7 @@ impl Engine {
                 size: record.size,
             });
         }
-        let read = read::read_range(&self.inner, id, &record, offset, len, sink)?;
+        let read = read::read_range(&self.inner, id, record, offset, len, sink)?;
         m::op_done("get", start);
         m::bytes_read(read);
         Ok(read)
