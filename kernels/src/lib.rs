@@ -1,7 +1,7 @@
 //! BLS12-381 KZG commitments, EIP-4844 and EIP-7594 cells, proofs and recovery: pure compute, no I/O.
 //!
 //! Layers, bottom to top:
-//! [`field`] and [`curve`] (scalars, points, pairing; [`glv`], the endomorphism) → [`fft`], [`affine_sum`], [`fixed_base_msm`], [`shifted_base_msm`] (both on one
+//! [`field`] and [`curve`] (scalars, points, pairing; [`glv`], the endomorphism) → [`fft`] (its G1 twiddles through [`g1_scale`]), [`affine_sum`], [`fixed_base_msm`], [`shifted_base_msm`] (both on one
 //! signed-digit recoding) and
 //! [`backend`] (the MSM/FFT seam)
 //! → [`polynomial`] → [`erasure`] (Reed–Solomon extension and recovery) → [`single_open`] and
