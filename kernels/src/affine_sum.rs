@@ -5,7 +5,7 @@
 use blstrs::{G1Affine, G1Projective};
 use ff::Field;
 use group::prime::PrimeCurveAffine;
-use group::Curve;
+use group::{Curve, Group};
 
 use crate::field::{batch_invert, batch_invert_nonzero};
 
@@ -82,6 +82,17 @@ pub fn sum_groups(mut points: Vec<G1Affine>, mut lens: Vec<usize>) -> Vec<G1Affi
             }
         })
         .collect()
+}
+
+/// `2 * points[i]` for every `i`, normalized to affine together (one inversion).
+pub fn double_each(points: &[G1Affine]) -> Vec<G1Affine> {
+    let doubles: Vec<G1Projective> = points
+        .iter()
+        .map(|p| G1Projective::from(p).double())
+        .collect();
+    let mut out = vec![G1Affine::identity(); points.len()];
+    G1Projective::batch_normalize(&doubles, &mut out);
+    out
 }
 
 /// `acc[i] += points[i]` for every `i`, in affine coordinates with one shared inversion; neither

@@ -11,10 +11,10 @@
 
 use blstrs::{G1Affine, G1Projective, Scalar};
 use group::prime::PrimeCurveAffine;
-use group::{Curve, Group};
+use group::Group;
 use rayon::prelude::*;
 
-use crate::affine_sum::{add_and_subtract_each, add_each, sum_groups};
+use crate::affine_sum::{add_and_subtract_each, add_each, double_each, sum_groups};
 use crate::limits::{FIXED_BASE_TERMS_PER_BATCH as TERMS_PER_BATCH, FIXED_BASE_WINDOW_BITS as W};
 use crate::signed_digits::signed_digits;
 
@@ -44,12 +44,7 @@ fn pair_entry(a: i32, b: i32) -> Option<(usize, bool)> {
 
 /// `out[m - 1][i] = m * points[i]` for `m` in `1..=HALF`, with batch-affine additions.
 fn multiples(points: &[G1Affine]) -> Vec<Vec<G1Affine>> {
-    let doubles: Vec<G1Projective> = points
-        .iter()
-        .map(|p| G1Projective::from(p).double())
-        .collect();
-    let mut acc = vec![G1Affine::identity(); points.len()];
-    G1Projective::batch_normalize(&doubles, &mut acc);
+    let mut acc = double_each(points);
     let mut out = vec![points.to_vec()];
     for m in 2..=HALF {
         out.push(acc.clone());
@@ -227,6 +222,7 @@ impl FixedBaseTable {
 mod tests {
     use super::*;
     use ff::Field;
+    use group::Curve;
 
     #[test]
     fn rows_match_naive_sums_including_cancelling_and_repeated_terms() {

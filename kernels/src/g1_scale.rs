@@ -12,7 +12,7 @@ use blstrs::{G1Affine, G1Projective, Scalar};
 use group::prime::PrimeCurveAffine;
 use group::{Curve, Group};
 
-use crate::affine_sum::add_each;
+use crate::affine_sum::{add_each, double_each};
 use crate::glv::{endomorphism, split};
 
 /// NAF width: digits are odd and below `2^(W-1)` in magnitude.
@@ -97,12 +97,7 @@ pub fn scale_each(points: &[G1Projective], scalars: &[Scalar]) -> Vec<G1Projecti
 
 /// `out[m][i] = (2m + 1) * points[i]` for `m` in `0..ODD_MULTIPLES`; no point the identity.
 fn odd_multiples(points: &[G1Affine]) -> Vec<Vec<G1Affine>> {
-    let doubles: Vec<G1Projective> = points
-        .iter()
-        .map(|p| G1Projective::from(p).double())
-        .collect();
-    let mut twice = vec![G1Affine::identity(); points.len()];
-    G1Projective::batch_normalize(&doubles, &mut twice);
+    let twice = double_each(points);
     let mut acc = points.to_vec();
     let mut out = Vec::with_capacity(ODD_MULTIPLES);
     out.push(acc.clone());
