@@ -351,7 +351,7 @@ impl Engine {
     pub fn get(&self, id: &ObjectId) -> Result<Vec<u8>, StorageError> {
         let record = self.inner.record(id)?;
         let mut out = Vec::with_capacity(record.size.min(1 << 30) as usize);
-        self.read_record(id, &record, 0, record.size, &mut |piece| {
+        read::read_range(&self.inner, id, &record, 0, record.size, &mut |piece| {
             out.extend_from_slice(piece);
             Ok(())
         })?;
@@ -366,7 +366,7 @@ impl Engine {
         sink: &mut dyn FnMut(&[u8]) -> Result<(), StorageError>,
     ) -> Result<u64, StorageError> {
         let record = self.inner.record(id)?;
-        self.read_record(id, &record, 0, record.size, sink)
+        read::read_range(&self.inner, id, &record, 0, record.size, sink)
     }
 
     /// `len` bytes from `offset`.
@@ -395,29 +395,7 @@ impl Engine {
         sink: &mut dyn FnMut(&[u8]) -> Result<(), StorageError>,
     ) -> Result<u64, StorageError> {
         let record = self.inner.record(id)?;
-        self.read_record(id, &record, offset, len, sink)
-    }
-
-    fn read_record(
-        &self,
-        id: &ObjectId,
-        record: &ObjectRecord,
-        offset: u64,
-        len: u64,
-        sink: &mut dyn FnMut(&[u8]) -> Result<(), StorageError>,
-    ) -> Result<u64, StorageError> {
-        let start = Instant::now();
-        if offset.checked_add(len).is_none_or(|end| end > record.size) {
-            return Err(StorageError::RangeNotSatisfiable {
-                offset,
-                len,
-                size: record.size,
-            });
-        }
-        let read = read::read_range(&self.inner, id, record, offset, len, sink)?;
-        m::op_done("get", start);
-        m::bytes_read(read);
-        Ok(read)
+        read::read_range(&self.inner, id, &record, offset, len, sink)
     }
 
     /// Removes an object; its space is reclaimed by compaction.

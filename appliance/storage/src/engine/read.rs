@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::stripe::{self, Shape};
 use super::Inner;
@@ -144,7 +145,7 @@ pub(crate) fn finish(
     Ok((intact, true))
 }
 
-/// Streams `len` bytes from `offset` of the object to `sink`.
+/// Streams `len` bytes from `offset` of the object to `sink`; a range past its end is refused.
 pub(crate) fn read_range(
     inner: &Inner,
     id: &ObjectId,
@@ -153,7 +154,16 @@ pub(crate) fn read_range(
     len: u64,
     sink: &mut dyn FnMut(&[u8]) -> Result<(), StorageError>,
 ) -> Result<u64, StorageError> {
+    let started = Instant::now();
+    if offset.checked_add(len).is_none_or(|end| end > record.size) {
+        return Err(StorageError::RangeNotSatisfiable {
+            offset,
+            len,
+            size: record.size,
+        });
+    }
     if len == 0 {
+        m::op_done("get", started);
         return Ok(0);
     }
     let _no_zone_resets = inner.reclaim.read();
@@ -206,5 +216,7 @@ pub(crate) fn read_range(
             delivered += hi - lo;
         }
     }
+    m::op_done("get", started);
+    m::bytes_read(delivered);
     Ok(delivered)
 }
