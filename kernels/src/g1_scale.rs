@@ -26,12 +26,13 @@ const DIGITS: usize = 129;
 fn naf(mut value: u128) -> [i8; DIGITS] {
     let mut out = [0i8; DIGITS];
     let modulus = 1i32 << W;
-    // A carry above bit 127 is kept apart: `value + 2^(W-1)` may not fit.
-    let mut high = false;
     for digit in out.iter_mut() {
         if value == 0 {
             break;
         }
+        // A carry out of bit 127 (`value + 2^(W-1)` may not fit) comes back in at the top after
+        // the shift.
+        let mut carry = false;
         if value & 1 == 1 {
             let mut d = (value & (modulus as u128 - 1)) as i32;
             if d >= modulus / 2 {
@@ -41,16 +42,10 @@ fn naf(mut value: u128) -> [i8; DIGITS] {
             if d >= 0 {
                 value -= d as u128;
             } else {
-                let (sum, overflow) = value.overflowing_add((-d) as u128);
-                value = sum;
-                high |= overflow;
+                (value, carry) = value.overflowing_add((-d) as u128);
             }
         }
-        value >>= 1;
-        if high {
-            value |= 1 << 127;
-            high = false;
-        }
+        value = (value >> 1) | (u128::from(carry) << 127);
     }
     out
 }
@@ -71,8 +66,8 @@ pub fn scale_each(points: &[G1Projective], scalars: &[Scalar]) -> Vec<G1Projecti
         let (q, r) = split(&scalars[i]);
         let low = naf(r);
         let high = naf(q);
-        let table: Vec<G1Affine> = multiples.iter().map(|m| m[slot]).collect();
-        let table_endo: Vec<G1Affine> = table.iter().map(endomorphism).collect();
+        let table: [G1Affine; ODD_MULTIPLES] = std::array::from_fn(|m| multiples[m][slot]);
+        let table_endo = table.map(|p| endomorphism(&p));
         let mut acc = G1Projective::identity();
         let top = (0..DIGITS)
             .rev()
