@@ -15,6 +15,7 @@ use group::Group;
 
 use crate::affine_sum::sum_groups;
 use crate::glv::{endomorphism, split};
+use crate::signed_digits::signed_digits_of_limbs;
 
 /// Digit width: 6 bits (buckets 1..=32) minimise additions for a few hundred GLV points.
 const W: usize = 6;
@@ -28,18 +29,7 @@ const BITS: usize = WINDOWS * W;
 /// The signed base-2^`W` digits of a 128-bit value, least significant first.
 fn digits(value: u128) -> [i32; WINDOWS] {
     let mut out = [0i32; WINDOWS];
-    let mut carry = 0i32;
-    for (j, digit) in out.iter_mut().enumerate() {
-        let window = ((value >> (j * W)) & ((1 << W) - 1)) as i32 + carry;
-        if window > BUCKETS as i32 {
-            *digit = window - (1 << W);
-            carry = 1;
-        } else {
-            *digit = window;
-            carry = 0;
-        }
-    }
-    debug_assert_eq!(carry, 0, "the top window has room for the carry");
+    signed_digits_of_limbs(&[value as u64, (value >> 64) as u64], W, &mut out);
     out
 }
 

@@ -1,20 +1,27 @@
-//! Signed base-2^w recoding of scalars, shared by both fixed-base MSMs: digits in
-//! `[-2^(w-1), 2^(w-1)]` halve what a table must hold, since `-P` is `P` with `y` negated.
+//! Signed base-2^w recoding, shared by the fixed-base MSMs (of scalars) and the shared-base MSM
+//! (of 128-bit GLV halves): digits in `[-2^(w-1), 2^(w-1)]` halve what a table or a set of
+//! buckets must hold, since `-P` is `P` with `y` negated.
 
 use blstrs::Scalar;
 
 /// Writes the signed base-2^`bits` digits of `scalar` into `out`, least significant first.
 /// `out` needs `255 / bits + 1` digits at least (the last may take a carry); any beyond are zero.
 pub(crate) fn signed_digits(scalar: &Scalar, bits: usize, out: &mut [i32]) {
-    debug_assert!(
-        (1..=30).contains(&bits),
-        "digits fit an i32 with room for the carry"
-    );
     let bytes = scalar.to_bytes_le();
     let mut limbs = [0u64; 4];
     for (limb, chunk) in limbs.iter_mut().zip(bytes.chunks_exact(8)) {
         *limb = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
     }
+    signed_digits_of_limbs(&limbs, bits, out);
+}
+
+/// [`signed_digits`] of the integer with little-endian 64-bit `limbs`; `out` must have room for
+/// the last carry.
+pub(crate) fn signed_digits_of_limbs(limbs: &[u64], bits: usize, out: &mut [i32]) {
+    debug_assert!(
+        (1..=30).contains(&bits),
+        "digits fit an i32 with room for the carry"
+    );
     let limb_at = |i: usize| limbs.get(i).copied().unwrap_or(0);
     let mask = (1u64 << bits) - 1;
     let mut carry = 0i32;
@@ -34,7 +41,7 @@ pub(crate) fn signed_digits(scalar: &Scalar, bits: usize, out: &mut [i32]) {
         }
         *digit = value;
     }
-    debug_assert_eq!(carry, 0, "scalars are below 2^255");
+    debug_assert_eq!(carry, 0, "out has room for the last carry");
 }
 
 #[cfg(test)]
