@@ -57,7 +57,7 @@ impl Table {
         self.rows.push(row);
     }
 
-    /// Adds the three engine rows of one access path: each figure is the median over the rounds,
+    /// Adds the four engine rows of one access path: each figure is the median over the rounds,
     /// each ratio the median of the rounds' own ratios to the raw figures measured in the same
     /// round (so a busy spell that slows one round does not skew the ratio). PUT counts the bytes
     /// the drives receive (parity included) and is compared with raw durable writes, since each
@@ -69,21 +69,22 @@ impl Table {
         let med = |f: &dyn Fn(&EngineFigures, &Raw) -> f64| {
             median(rounds.iter().map(|(e, raw)| f(e, raw)))
         };
-        self.push(Row::bandwidth(
-            &format!("{path} PUT (data+parity to drives)"),
-            med(&|e, _| put_disk(e)),
-            Some((
-                "raw durable write",
-                med(&|e, raw| put_disk(e) / raw.durable_write_bps),
-            )),
+        let put_row = |row: &str, baseline: &'static str, raw_bps: fn(&Raw) -> f64| {
+            Row::bandwidth(
+                &format!("{path} {row}"),
+                med(&|e, _| put_disk(e)),
+                Some((baseline, med(&|e, raw| put_disk(e) / raw_bps(raw)))),
+            )
+        };
+        self.push(put_row(
+            "PUT (data+parity to drives)",
+            "raw durable write",
+            |raw| raw.durable_write_bps,
         ));
-        self.push(Row::bandwidth(
-            &format!("{path} PUT, against cached raw write"),
-            med(&|e, _| put_disk(e)),
-            Some((
-                "raw cached write",
-                med(&|e, raw| put_disk(e) / raw.cached_write_bps),
-            )),
+        self.push(put_row(
+            "PUT, against cached raw write",
+            "raw cached write",
+            |raw| raw.cached_write_bps,
         ));
         self.push(Row::bandwidth(
             &format!("{path} GET"),
