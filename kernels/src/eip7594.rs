@@ -11,12 +11,14 @@ use rayon::prelude::*;
 use crate::curve::{g1_from_bytes, pairing_check, G1Bytes};
 use crate::erasure::{coset_shift, evals_to_coeffs, extend, interpolate_cells_sum, recover_coeffs};
 use crate::error::KzgError;
-use crate::fiat_shamir::cell_batch_challenge;
-use crate::field::{bit_reverse_permute, powers};
+use crate::fiat_shamir::{cell_batch_challenge, cell_batch_weights};
+use crate::field::{add_weighted, bit_reverse_permute, Canonical};
 use crate::limits::{
     BYTES_PER_CELL, CELLS_PER_EXT_BLOB, FIELD_ELEMENTS_PER_CELL, MIN_CELLS_FOR_RECOVERY,
 };
-use crate::serialization::{blob_to_scalars, cell_to_scalars, scalars_to_cell, Cell};
+use crate::serialization::{
+    blob_to_scalars, cell_to_canonical, cell_to_scalars, scalars_to_cell, Cell,
+};
 use crate::settings::KzgSettings;
 
 /// Spec `compute_verify_cell_kzg_proof_batch_challenge` over serialized inputs; `commitments`
@@ -91,6 +93,11 @@ impl KzgSettings {
 
     /// Checks cell proofs, possibly from many blobs, with one pairing check. An empty batch is
     /// valid; the same cell may appear more than once.
+    ///
+    /// The cells are combined with 128-bit weights drawn from the spec's challenge
+    /// ([`cell_batch_weights`]) instead of the spec's powers of it: the verdict is the spec's
+    /// except with probability at most `2^-128`, and one of the two MSMs over the proofs takes
+    /// half-length scalars.
     pub fn verify_cell_kzg_proof_batch<C, E, P>(
         &self,
         commitments: &[C],
@@ -132,11 +139,12 @@ impl KzgSettings {
             .iter()
             .map(|&i| check_cell_index(i))
             .collect::<Result<_, _>>()?;
-        // Decompressing and subgroup-checking the proofs dominates small batches: spread it.
-        let evals: Vec<Vec<Scalar>> = cells
-            .par_iter()
-            .map(|c| cell_to_scalars(c.as_ref()))
+        // Checked, not yet converted: the weighting below converts them for free.
+        let evals: Vec<Vec<Canonical>> = cells
+            .iter()
+            .map(|c| cell_to_canonical(c.as_ref()))
             .collect::<Result<_, _>>()?;
+        // Decompressing and subgroup-checking the proofs dominates small batches: spread it.
         let proof_points: Vec<G1Affine> = proofs
             .par_iter()
             .enumerate()
@@ -154,17 +162,15 @@ impl KzgSettings {
             &cell_bytes,
             &proof_bytes,
         );
-        let r_powers = powers(r, n);
+        let weights = cell_batch_weights(&r, n);
         let backend = self.backend.as_ref();
 
-        // RLI = [sum_k r^k I_k(s)]: combine evaluations per coset first, interpolate once each.
+        // RLI = [sum_k w_k I_k(s)]: combine evaluations per coset first, interpolate once each.
         let mut per_coset: Vec<Option<Vec<Scalar>>> = vec![None; CELLS_PER_EXT_BLOB];
         for (k, (&index, cell)) in indices.iter().zip(&evals).enumerate() {
             let acc =
                 per_coset[index].get_or_insert_with(|| vec![Scalar::ZERO; FIELD_ELEMENTS_PER_CELL]);
-            for (a, e) in acc.iter_mut().zip(cell) {
-                *a += r_powers[k] * e;
-            }
+            add_weighted(acc, cell, &weights[k]);
         }
         let interpolated = interpolate_cells_sum(
             self,
@@ -175,23 +181,23 @@ impl KzgSettings {
         );
         // Over the fixed points [s^0]..[s^63]: precomputed tables instead of Pippenger.
         let rli = backend.g1_fixed_base_msms(self.cell_interpolation_table(), &[interpolated])[0];
-        // LL = sum_k r^k proof_k, paired with [s^64]; RLP = sum_k r^k h_k^64 proof_k and
-        // RLC = sum_i weight_i C_i (weight_i = sum of r^k over the cells of commitment i) go into
+        // LL = sum_k w_k proof_k, paired with [s^64]; RLP = sum_k w_k h_k^64 proof_k and
+        // RLC = sum_i weight_i C_i (weight_i = sum of w_k over the cells of commitment i) go into
         // the same pairing: MSMs over the same points (proofs, then commitments), done together.
         let mut lincomb_points = proof_points;
         lincomb_points.extend_from_slice(&unique_points);
-        let mut ll_scalars = r_powers.clone();
+        let mut ll_scalars = weights.clone();
         ll_scalars.resize(lincomb_points.len(), Scalar::ZERO);
         let mut rl_scalars: Vec<Scalar> = indices
             .iter()
-            .zip(&r_powers)
-            .map(|(&index, r)| {
-                r * coset_shift(self, index).pow_vartime([FIELD_ELEMENTS_PER_CELL as u64])
+            .zip(&weights)
+            .map(|(&index, w)| {
+                w * coset_shift(self, index).pow_vartime([FIELD_ELEMENTS_PER_CELL as u64])
             })
             .collect();
         rl_scalars.resize(lincomb_points.len(), Scalar::ZERO);
         for (k, &i) in commitment_indices.iter().enumerate() {
-            rl_scalars[n + i as usize] += r_powers[k];
+            rl_scalars[n + i as usize] += weights[k];
         }
         let [ll, rlc_plus_rlp] = backend
             .g1_msms(&lincomb_points, &[&ll_scalars, &rl_scalars])

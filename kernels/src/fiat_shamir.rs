@@ -12,6 +12,9 @@ const FIAT_SHAMIR_PROTOCOL_DOMAIN: &[u8; 16] = b"FSBLOBVERIFY_V1_";
 const RANDOM_CHALLENGE_KZG_BATCH_DOMAIN: &[u8; 16] = b"RCKZGBATCH___V1_";
 /// Domain separator of the EIP-7594 cell batch verification challenge.
 const RANDOM_CHALLENGE_KZG_CELL_BATCH_DOMAIN: &[u8; 16] = b"RCKZGCBATCH__V1_";
+/// Domain separator of the 128-bit cell batch weights drawn from that challenge (ours, not the
+/// spec's).
+const CELL_BATCH_WEIGHTS_DOMAIN: &[u8; 16] = b"KERNELSCBWGHT_V1";
 
 fn hash_to_scalar(hasher: Sha256) -> Scalar {
     let digest: [u8; 32] = hasher.finalize().into();
@@ -85,4 +88,59 @@ pub fn cell_batch_challenge(
         hasher.update(proof);
     }
     hash_to_scalar(hasher)
+}
+
+/// The weights of a cell batch's random linear combination: `n` independent 128-bit values,
+/// SHA-256 in counter mode over the spec's challenge, two weights a hash.
+///
+/// The spec weighs cell `k` by `r^k`, 255-bit scalars. Any weights the prover cannot choose make
+/// a sound batch check: a batch with an invalid cell passes only if `sum_k w_k d_k = 0` for the
+/// nonzero errors `d_k`, which for a uniform 128-bit `w_k` happens with probability at most
+/// `2^-128`, the curve's security level. Half-length weights halve one of the two MSMs over the
+/// proofs. The challenge still hashes every input as the spec's does, so the result is
+/// deterministic and the same as the spec's except with that probability.
+pub fn cell_batch_weights(challenge: &Scalar, n: usize) -> Vec<Scalar> {
+    let seed = challenge.to_bytes_be();
+    (0..n.div_ceil(2) as u64)
+        .flat_map(|block| {
+            let digest: [u8; 32] = Sha256::new()
+                .chain_update(CELL_BATCH_WEIGHTS_DOMAIN)
+                .chain_update(seed)
+                .chain_update(block.to_be_bytes())
+                .finalize()
+                .into();
+            let (first, second) = digest.split_at(16);
+            [first, second].map(|half| {
+                let value = u128::from_be_bytes(half.try_into().expect("16 bytes"));
+                // Below 2^128, so below r: never `None`. (`from_u128` doubles 64 times.)
+                Scalar::from_u64s_le(&[value as u64, (value >> 64) as u64, 0, 0])
+                    .expect("a 128-bit value is below r")
+            })
+        })
+        .take(n)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ff::Field;
+
+    #[test]
+    fn cell_batch_weights_are_distinct_128_bit_values_set_by_the_challenge() {
+        let challenge = Scalar::from(7u64);
+        let weights = cell_batch_weights(&challenge, 5);
+        assert_eq!(weights.len(), 5);
+        assert_eq!(weights, cell_batch_weights(&challenge, 5));
+        assert_eq!(weights[..4], cell_batch_weights(&challenge, 4)[..]);
+        let other = cell_batch_weights(&(challenge + Scalar::ONE), 5);
+        for (i, weight) in weights.iter().enumerate() {
+            let bytes = weight.to_bytes_be();
+            assert_eq!(bytes[..16], [0u8; 16], "weight {i} has more than 128 bits");
+            assert_ne!(*weight, Scalar::ZERO);
+            assert_ne!(*weight, other[i]);
+            assert!(weights[..i].iter().all(|earlier| earlier != weight));
+        }
+        assert!(cell_batch_weights(&challenge, 0).is_empty());
+    }
 }

@@ -1,5 +1,6 @@
 //! Scalar-field helpers: canonical (de)serialization, roots of unity, bit-reversal order.
 
+use blst::blst_fr;
 use blstrs::Scalar;
 use ff::{Field, PrimeField};
 
@@ -30,6 +31,57 @@ pub fn scalars_from_bytes(bytes: &[u8], what: &'static str) -> Result<Vec<Scalar
         .enumerate()
         .map(|(index, chunk)| scalar_from_bytes(chunk, what, index))
         .collect()
+}
+
+/// The scalar modulus `r`, little-endian 64-bit limbs.
+const MODULUS_LIMBS: [u64; 4] = [
+    0xffff_ffff_0000_0001,
+    0x53bd_a402_fffe_5bfe,
+    0x3339_d808_09a1_d805,
+    0x73ed_a753_299d_7d48,
+];
+
+/// `R = 2^256 mod r` in Montgomery form (`R^2 mod r`), little-endian limbs.
+const R_MONTGOMERY: blst_fr = blst_fr {
+    l: [
+        0xc999_e990_f3f2_9c6d,
+        0x2b6c_edcb_8792_5c23,
+        0x05d3_1496_7254_398f,
+        0x0748_d9d9_9f59_ff11,
+    ],
+};
+
+/// A field element read from bytes and checked below `r`, not yet in Montgomery form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Canonical([u64; 4]);
+
+impl Canonical {
+    /// Reads a 32-byte big-endian integer; `None` unless it is below `r`.
+    pub fn from_bytes_be(bytes: &[u8; BYTES_PER_FIELD_ELEMENT]) -> Option<Self> {
+        let limbs: [u64; 4] = std::array::from_fn(|i| {
+            let end = BYTES_PER_FIELD_ELEMENT - 8 * i;
+            u64::from_be_bytes(bytes[end - 8..end].try_into().expect("8 bytes"))
+        });
+        for (limb, modulus) in limbs.iter().zip(&MODULUS_LIMBS).rev() {
+            if limb != modulus {
+                return (limb < modulus).then_some(Self(limbs));
+            }
+        }
+        None
+    }
+}
+
+/// `sums[i] += weight * values[i]`, with one multiplication a term.
+///
+/// The limbs of `v < r` taken as a Montgomery representation stand for `v / R` (`R = 2^256`), so
+/// multiplying them by `weight * R` gives `weight * v` without first converting `v`: the
+/// conversion is itself a multiplication.
+pub fn add_weighted(sums: &mut [Scalar], values: &[Canonical], weight: &Scalar) {
+    debug_assert_eq!(sums.len(), values.len());
+    let weight_times_r = weight * Scalar::from(R_MONTGOMERY);
+    for (sum, value) in sums.iter_mut().zip(values) {
+        *sum += Scalar::from(blst_fr { l: value.0 }) * weight_times_r;
+    }
 }
 
 /// Reduces a 32-byte big-endian integer modulo the scalar modulus (spec `hash_to_bls_field`).
@@ -153,6 +205,48 @@ mod tests {
         let m = Scalar::from_u128(u128::MAX);
         let two_128 = m + Scalar::ONE;
         assert_eq!(scalar_from_bytes_reduced(&all_ones), m * two_128 + m);
+    }
+
+    #[test]
+    fn montgomery_r_is_two_to_the_256() {
+        let two_64 = Scalar::from_u128(1u128 << 64);
+        assert_eq!(Scalar::from(R_MONTGOMERY), two_64.square().square());
+    }
+
+    #[test]
+    fn canonical_read_accepts_what_the_scalar_parse_accepts_and_weighs_the_same() {
+        let r_minus_1 = (-Scalar::ONE).to_bytes_be();
+        let mut r = r_minus_1;
+        r[31] += 1;
+        let mut r_plus_1 = r;
+        r_plus_1[31] += 1;
+        let mut values = vec![[0u8; 32], [0xff; 32], r_minus_1, r, r_plus_1];
+        // Equal to r in the top 8, 16 or 24 bytes, then below or above it: every limb compared.
+        for prefix in [8, 16, 24] {
+            for (low, high) in [(0x00, 0x00), (0xff, 0xff), (0x12, 0xab)] {
+                let mut value = r;
+                value[prefix] = low;
+                value[31] = high;
+                values.push(value);
+            }
+        }
+        let weight = Scalar::from_u128(0x1234_5678_9abc_def0_0fed_cba9_8765_4321);
+        let mut sums = vec![Scalar::from(5u64); values.len()];
+        let mut canonical = Vec::new();
+        let mut expected = Vec::new();
+        for bytes in &values {
+            let read = Canonical::from_bytes_be(bytes);
+            let parsed = scalar_from_bytes(bytes, "x", 0).ok();
+            assert_eq!(read.is_some(), parsed.is_some(), "{bytes:02x?}");
+            if let (Some(read), Some(parsed)) = (read, parsed) {
+                canonical.push(read);
+                expected.push(Scalar::from(5u64) + weight * parsed);
+            }
+        }
+        assert_eq!(canonical.len(), 2 + 3 * 2);
+        sums.truncate(canonical.len());
+        add_weighted(&mut sums, &canonical, &weight);
+        assert_eq!(sums, expected);
     }
 
     #[test]
