@@ -1,7 +1,8 @@
 //! KZG benchmark: `kernels` against `c-kzg` and `rust_eth_kzg` on the same random blobs, in one
 //! process, single-threaded and on all cores, printing our time as a ratio to the faster reference.
 //!
-//! Usage: `kzg-bench [--blobs N] [--reps R]` (defaults: 8 blobs, 3 repetitions, best kept).
+//! Usage: `kzg-bench [--blobs N] [--reps R]` (defaults: 8 blobs, 3 repetitions, best kept; the
+//! three implementations take turns within each repetition).
 
 use std::time::{Duration, Instant};
 
@@ -55,20 +56,32 @@ fn random_blob(rng: &mut impl Rng) -> Vec<u8> {
     blob
 }
 
-/// Best of `reps` runs of `f` over every blob index, sequential or in parallel.
-fn time(reps: usize, blobs: usize, parallel: bool, f: impl Fn(usize) + Sync) -> Duration {
-    (0..reps)
-        .map(|_| {
-            let start = Instant::now();
-            if parallel {
-                (0..blobs).into_par_iter().for_each(&f);
-            } else {
-                (0..blobs).for_each(&f);
-            }
-            start.elapsed()
-        })
-        .min()
-        .expect("at least one repetition")
+/// One run of `f` over every blob index, sequential or in parallel.
+fn run_once(blobs: usize, parallel: bool, f: &(dyn Fn(usize) + Sync)) -> Duration {
+    let start = Instant::now();
+    if parallel {
+        (0..blobs).into_par_iter().for_each(f);
+    } else {
+        (0..blobs).for_each(f);
+    }
+    start.elapsed()
+}
+
+/// Best of `reps` runs of each of `fs`. Within a repetition the implementations take turns, so a
+/// slow spell of a shared machine falls on all of them rather than on one.
+fn best_of<const N: usize>(
+    reps: usize,
+    blobs: usize,
+    parallel: bool,
+    fs: [&(dyn Fn(usize) + Sync); N],
+) -> [Duration; N] {
+    let mut best = [Duration::MAX; N];
+    for _ in 0..reps {
+        for (f, best) in fs.iter().zip(best.iter_mut()) {
+            *best = (*best).min(run_once(blobs, parallel, *f));
+        }
+    }
+    best
 }
 
 struct Inputs {
@@ -94,38 +107,48 @@ fn run_all(
 
     rows.push((
         "blob_to_kzg_commitment",
-        [
-            time(reps, n, parallel, |i| {
-                ours.blob_to_kzg_commitment(&inputs.blobs[i]).expect("ours");
-            }),
-            time(reps, n, parallel, |i| {
-                ckzg.blob_to_kzg_commitment(&inputs.ckzg_blobs[i])
-                    .expect("c-kzg");
-            }),
-            time(reps, n, parallel, |i| {
-                let blob: &[u8; BYTES_PER_BLOB] = inputs.blobs[i][..].try_into().expect("size");
-                reth.blob_to_kzg_commitment(blob).expect("rust_eth_kzg");
-            }),
-        ],
+        best_of(
+            reps,
+            n,
+            parallel,
+            [
+                &|i| {
+                    ours.blob_to_kzg_commitment(&inputs.blobs[i]).expect("ours");
+                },
+                &|i| {
+                    ckzg.blob_to_kzg_commitment(&inputs.ckzg_blobs[i])
+                        .expect("c-kzg");
+                },
+                &|i| {
+                    let blob: &[u8; BYTES_PER_BLOB] = inputs.blobs[i][..].try_into().expect("size");
+                    reth.blob_to_kzg_commitment(blob).expect("rust_eth_kzg");
+                },
+            ],
+        ),
     ));
 
     rows.push((
         "compute_cells_and_kzg_proofs",
-        [
-            time(reps, n, parallel, |i| {
-                ours.compute_cells_and_kzg_proofs(&inputs.blobs[i])
-                    .expect("ours");
-            }),
-            time(reps, n, parallel, |i| {
-                ckzg.compute_cells_and_kzg_proofs(&inputs.ckzg_blobs[i])
-                    .expect("c-kzg");
-            }),
-            time(reps, n, parallel, |i| {
-                let blob: &[u8; BYTES_PER_BLOB] = inputs.blobs[i][..].try_into().expect("size");
-                reth.compute_cells_and_kzg_proofs(blob)
-                    .expect("rust_eth_kzg");
-            }),
-        ],
+        best_of(
+            reps,
+            n,
+            parallel,
+            [
+                &|i| {
+                    ours.compute_cells_and_kzg_proofs(&inputs.blobs[i])
+                        .expect("ours");
+                },
+                &|i| {
+                    ckzg.compute_cells_and_kzg_proofs(&inputs.ckzg_blobs[i])
+                        .expect("c-kzg");
+                },
+                &|i| {
+                    let blob: &[u8; BYTES_PER_BLOB] = inputs.blobs[i][..].try_into().expect("size");
+                    reth.compute_cells_and_kzg_proofs(blob)
+                        .expect("rust_eth_kzg");
+                },
+            ],
+        ),
     ));
 
     let ckzg_cells: Vec<Vec<c_kzg::Cell>> = inputs
@@ -145,62 +168,72 @@ fn run_all(
         .collect();
     rows.push((
         "verify_cell_kzg_proof_batch (128 cells)",
-        [
-            time(reps, n, parallel, |i| {
-                let commitments = vec![inputs.commitments[i]; CELLS];
-                assert!(ours
-                    .verify_cell_kzg_proof_batch(
-                        &commitments,
-                        &all,
-                        &inputs.cells[i],
-                        &inputs.proofs[i]
-                    )
-                    .expect("ours"));
-            }),
-            time(reps, n, parallel, |i| {
-                let commitments = vec![c_kzg::Bytes48::new(inputs.commitments[i]); CELLS];
-                assert!(ckzg
-                    .verify_cell_kzg_proof_batch(
-                        &commitments,
-                        &all,
-                        &ckzg_cells[i],
-                        &ckzg_proofs[i]
-                    )
-                    .expect("c-kzg"));
-            }),
-            time(reps, n, parallel, |i| {
-                let commitments = vec![&inputs.commitments[i]; CELLS];
-                let cells: Vec<&[u8; 2048]> = inputs.cells[i].iter().collect();
-                let proofs: Vec<&[u8; 48]> = inputs.proofs[i].iter().collect();
-                reth.verify_cell_kzg_proof_batch(commitments, &all, cells, proofs)
-                    .expect("rust_eth_kzg");
-            }),
-        ],
+        best_of(
+            reps,
+            n,
+            parallel,
+            [
+                &|i| {
+                    let commitments = vec![inputs.commitments[i]; CELLS];
+                    assert!(ours
+                        .verify_cell_kzg_proof_batch(
+                            &commitments,
+                            &all,
+                            &inputs.cells[i],
+                            &inputs.proofs[i]
+                        )
+                        .expect("ours"));
+                },
+                &|i| {
+                    let commitments = vec![c_kzg::Bytes48::new(inputs.commitments[i]); CELLS];
+                    assert!(ckzg
+                        .verify_cell_kzg_proof_batch(
+                            &commitments,
+                            &all,
+                            &ckzg_cells[i],
+                            &ckzg_proofs[i]
+                        )
+                        .expect("c-kzg"));
+                },
+                &|i| {
+                    let commitments = vec![&inputs.commitments[i]; CELLS];
+                    let cells: Vec<&[u8; 2048]> = inputs.cells[i].iter().collect();
+                    let proofs: Vec<&[u8; 48]> = inputs.proofs[i].iter().collect();
+                    reth.verify_cell_kzg_proof_batch(commitments, &all, cells, proofs)
+                        .expect("rust_eth_kzg");
+                },
+            ],
+        ),
     ));
 
     let half = &inputs.half;
     rows.push((
         "recover_cells_and_kzg_proofs (half missing)",
-        [
-            time(reps, n, parallel, |i| {
-                let cells: Vec<&kernels::Cell> =
-                    half.iter().map(|&c| &inputs.cells[i][c as usize]).collect();
-                ours.recover_cells_and_kzg_proofs(half, &cells)
-                    .expect("ours");
-            }),
-            time(reps, n, parallel, |i| {
-                let cells: Vec<c_kzg::Cell> =
-                    half.iter().map(|&c| ckzg_cells[i][c as usize]).collect();
-                ckzg.recover_cells_and_kzg_proofs(half, &cells)
-                    .expect("c-kzg");
-            }),
-            time(reps, n, parallel, |i| {
-                let cells: Vec<&[u8; 2048]> =
-                    half.iter().map(|&c| &inputs.cells[i][c as usize]).collect();
-                reth.recover_cells_and_kzg_proofs(half.clone(), cells)
-                    .expect("rust_eth_kzg");
-            }),
-        ],
+        best_of(
+            reps,
+            n,
+            parallel,
+            [
+                &|i| {
+                    let cells: Vec<&kernels::Cell> =
+                        half.iter().map(|&c| &inputs.cells[i][c as usize]).collect();
+                    ours.recover_cells_and_kzg_proofs(half, &cells)
+                        .expect("ours");
+                },
+                &|i| {
+                    let cells: Vec<c_kzg::Cell> =
+                        half.iter().map(|&c| ckzg_cells[i][c as usize]).collect();
+                    ckzg.recover_cells_and_kzg_proofs(half, &cells)
+                        .expect("c-kzg");
+                },
+                &|i| {
+                    let cells: Vec<&[u8; 2048]> =
+                        half.iter().map(|&c| &inputs.cells[i][c as usize]).collect();
+                    reth.recover_cells_and_kzg_proofs(half.clone(), cells)
+                        .expect("rust_eth_kzg");
+                },
+            ],
+        ),
     ));
     rows
 }
@@ -294,14 +327,11 @@ fn main() {
     );
 
     let data: Vec<u8> = inputs.blobs.concat();
-    let one = single.install(|| {
-        time(options.reps, 1, false, |_| {
-            ours.encode_chunked(&data).expect("chunked");
-        })
-    });
-    let all = time(options.reps, 1, false, |_| {
+    let encode = |_| {
         ours.encode_chunked(&data).expect("chunked");
-    });
+    };
+    let [one] = single.install(|| best_of(options.reps, 1, false, [&encode]));
+    let [all] = best_of(options.reps, 1, false, [&encode]);
     println!(
         "\nmulti-chunk encode_chunked, {} chunks: 1 thread {:.1} ms, {cores} threads {:.1} ms, speed-up {:.2}x",
         options.blobs,
