@@ -129,3 +129,47 @@ fn eip7594_matches_c_kzg_on_random_blobs() {
             .unwrap());
     }
 }
+
+#[test]
+fn a_repeated_cell_with_opposite_errors_fails_for_both_implementations() {
+    use kernels::serialization::{cell_to_scalars, scalars_to_cell};
+    let ours = KzgSettings::ethereum();
+    let theirs = reference();
+    let mut rng = StdRng::seed_from_u64(0xce11);
+    let blob = random_blob(&mut rng);
+    let commitment = ours.blob_to_kzg_commitment(&blob).unwrap();
+    let (cells, proofs) = ours.compute_cells_and_kzg_proofs(&blob).unwrap();
+    // Cell 5 twice with the same proof, one copy raised by 1 in an element and the other lowered
+    // by 1: equal weights would cancel the two errors; the batch must still fail.
+    let values = cell_to_scalars(&cells[5]).unwrap();
+    let mut raised = values.clone();
+    raised[7] += blstrs::Scalar::from(1u64);
+    let mut lowered = values;
+    lowered[7] -= blstrs::Scalar::from(1u64);
+    let pair = [scalars_to_cell(&raised), scalars_to_cell(&lowered)];
+    let indices = [5u64, 5];
+    assert!(!ours
+        .verify_cell_kzg_proof_batch(&[commitment; 2], &indices, &pair, &[proofs[5]; 2])
+        .unwrap());
+    let c_pair: Vec<c_kzg::Cell> = pair
+        .iter()
+        .map(|c| c_kzg::Cell::from_bytes(c).unwrap())
+        .collect();
+    assert!(!theirs
+        .verify_cell_kzg_proof_batch(
+            &[c_kzg::Bytes48::new(commitment); 2],
+            &indices,
+            &c_pair,
+            &[c_kzg::Bytes48::new(proofs[5]); 2]
+        )
+        .unwrap());
+    // The untouched pair passes.
+    assert!(ours
+        .verify_cell_kzg_proof_batch(
+            &[commitment; 2],
+            &indices,
+            &[cells[5], cells[5]],
+            &[proofs[5]; 2]
+        )
+        .unwrap());
+}
