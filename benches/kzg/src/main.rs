@@ -1,8 +1,8 @@
 //! KZG benchmark: `kernels` against `c-kzg` and `rust_eth_kzg` on the same random blobs, in one
 //! process, single-threaded and on all cores, printing our time as a ratio to the faster reference.
 //!
-//! Usage: `kzg-bench [--blobs N] [--reps R]` (defaults: 8 blobs, 3 repetitions, best kept; the
-//! three implementations take turns within each repetition).
+//! Usage: `kzg-bench [--blobs N] [--reps R] [--only NAME]` (defaults: 8 blobs, 3 repetitions, best
+//! kept; every operation). The three implementations take turns within each repetition.
 
 use std::time::{Duration, Instant};
 
@@ -15,10 +15,16 @@ const CELLS: usize = 128;
 struct Options {
     blobs: usize,
     reps: usize,
+    /// Runs only the operations whose name contains this.
+    only: Option<String>,
 }
 
 fn parse_options() -> Options {
-    let mut options = Options { blobs: 8, reps: 3 };
+    let mut options = Options {
+        blobs: 8,
+        reps: 3,
+        only: None,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = |name: &str| -> usize {
@@ -30,10 +36,17 @@ fn parse_options() -> Options {
         match flag.as_str() {
             "--blobs" => options.blobs = value("--blobs").max(1),
             "--reps" => options.reps = value("--reps").max(1),
+            "--only" => {
+                options.only = Some(args.next().unwrap_or_else(|| {
+                    eprintln!("--only needs part of an operation's name");
+                    std::process::exit(2)
+                }))
+            }
             "--help" | "-h" => {
                 println!(
-                    "kzg-bench [--blobs N (default 8)] [--reps R (default 3, best kept)]\n\
-                     Times kernels, c-kzg and rust_eth_kzg (precompute 8) on the same blobs."
+                    "kzg-bench [--blobs N (default 8)] [--reps R (default 3, best kept)] [--only NAME]\n\
+                     Times kernels, c-kzg and rust_eth_kzg (precompute 8) on the same blobs.\n\
+                     --only NAME runs the operations whose name contains NAME (verify, encode_chunked, ...)."
                 );
                 std::process::exit(0);
             }
@@ -100,56 +113,63 @@ fn run_all(
     reth: &rust_eth_kzg::DASContext,
     reps: usize,
     parallel: bool,
+    wanted: &dyn Fn(&str) -> bool,
 ) -> Vec<(&'static str, [Duration; 3])> {
     let n = inputs.blobs.len();
     let all: Vec<u64> = (0..CELLS as u64).collect();
     let mut rows = Vec::new();
 
-    rows.push((
-        "blob_to_kzg_commitment",
-        best_of(
-            reps,
-            n,
-            parallel,
-            [
-                &|i| {
-                    ours.blob_to_kzg_commitment(&inputs.blobs[i]).expect("ours");
-                },
-                &|i| {
-                    ckzg.blob_to_kzg_commitment(&inputs.ckzg_blobs[i])
-                        .expect("c-kzg");
-                },
-                &|i| {
-                    let blob: &[u8; BYTES_PER_BLOB] = inputs.blobs[i][..].try_into().expect("size");
-                    reth.blob_to_kzg_commitment(blob).expect("rust_eth_kzg");
-                },
-            ],
-        ),
-    ));
+    if wanted("blob_to_kzg_commitment") {
+        rows.push((
+            "blob_to_kzg_commitment",
+            best_of(
+                reps,
+                n,
+                parallel,
+                [
+                    &|i| {
+                        ours.blob_to_kzg_commitment(&inputs.blobs[i]).expect("ours");
+                    },
+                    &|i| {
+                        ckzg.blob_to_kzg_commitment(&inputs.ckzg_blobs[i])
+                            .expect("c-kzg");
+                    },
+                    &|i| {
+                        let blob: &[u8; BYTES_PER_BLOB] =
+                            inputs.blobs[i][..].try_into().expect("size");
+                        reth.blob_to_kzg_commitment(blob).expect("rust_eth_kzg");
+                    },
+                ],
+            ),
+        ));
+    }
 
-    rows.push((
-        "compute_cells_and_kzg_proofs",
-        best_of(
-            reps,
-            n,
-            parallel,
-            [
-                &|i| {
-                    ours.compute_cells_and_kzg_proofs(&inputs.blobs[i])
-                        .expect("ours");
-                },
-                &|i| {
-                    ckzg.compute_cells_and_kzg_proofs(&inputs.ckzg_blobs[i])
-                        .expect("c-kzg");
-                },
-                &|i| {
-                    let blob: &[u8; BYTES_PER_BLOB] = inputs.blobs[i][..].try_into().expect("size");
-                    reth.compute_cells_and_kzg_proofs(blob)
-                        .expect("rust_eth_kzg");
-                },
-            ],
-        ),
-    ));
+    if wanted("compute_cells_and_kzg_proofs") {
+        rows.push((
+            "compute_cells_and_kzg_proofs",
+            best_of(
+                reps,
+                n,
+                parallel,
+                [
+                    &|i| {
+                        ours.compute_cells_and_kzg_proofs(&inputs.blobs[i])
+                            .expect("ours");
+                    },
+                    &|i| {
+                        ckzg.compute_cells_and_kzg_proofs(&inputs.ckzg_blobs[i])
+                            .expect("c-kzg");
+                    },
+                    &|i| {
+                        let blob: &[u8; BYTES_PER_BLOB] =
+                            inputs.blobs[i][..].try_into().expect("size");
+                        reth.compute_cells_and_kzg_proofs(blob)
+                            .expect("rust_eth_kzg");
+                    },
+                ],
+            ),
+        ));
+    }
 
     let ckzg_cells: Vec<Vec<c_kzg::Cell>> = inputs
         .cells
@@ -166,75 +186,79 @@ fn run_all(
         .iter()
         .map(|proofs| proofs.iter().map(|p| c_kzg::Bytes48::new(*p)).collect())
         .collect();
-    rows.push((
-        "verify_cell_kzg_proof_batch (128 cells)",
-        best_of(
-            reps,
-            n,
-            parallel,
-            [
-                &|i| {
-                    let commitments = vec![inputs.commitments[i]; CELLS];
-                    assert!(ours
-                        .verify_cell_kzg_proof_batch(
-                            &commitments,
-                            &all,
-                            &inputs.cells[i],
-                            &inputs.proofs[i]
-                        )
-                        .expect("ours"));
-                },
-                &|i| {
-                    let commitments = vec![c_kzg::Bytes48::new(inputs.commitments[i]); CELLS];
-                    assert!(ckzg
-                        .verify_cell_kzg_proof_batch(
-                            &commitments,
-                            &all,
-                            &ckzg_cells[i],
-                            &ckzg_proofs[i]
-                        )
-                        .expect("c-kzg"));
-                },
-                &|i| {
-                    let commitments = vec![&inputs.commitments[i]; CELLS];
-                    let cells: Vec<&[u8; 2048]> = inputs.cells[i].iter().collect();
-                    let proofs: Vec<&[u8; 48]> = inputs.proofs[i].iter().collect();
-                    reth.verify_cell_kzg_proof_batch(commitments, &all, cells, proofs)
-                        .expect("rust_eth_kzg");
-                },
-            ],
-        ),
-    ));
+    if wanted("verify_cell_kzg_proof_batch (128 cells)") {
+        rows.push((
+            "verify_cell_kzg_proof_batch (128 cells)",
+            best_of(
+                reps,
+                n,
+                parallel,
+                [
+                    &|i| {
+                        let commitments = vec![inputs.commitments[i]; CELLS];
+                        assert!(ours
+                            .verify_cell_kzg_proof_batch(
+                                &commitments,
+                                &all,
+                                &inputs.cells[i],
+                                &inputs.proofs[i]
+                            )
+                            .expect("ours"));
+                    },
+                    &|i| {
+                        let commitments = vec![c_kzg::Bytes48::new(inputs.commitments[i]); CELLS];
+                        assert!(ckzg
+                            .verify_cell_kzg_proof_batch(
+                                &commitments,
+                                &all,
+                                &ckzg_cells[i],
+                                &ckzg_proofs[i]
+                            )
+                            .expect("c-kzg"));
+                    },
+                    &|i| {
+                        let commitments = vec![&inputs.commitments[i]; CELLS];
+                        let cells: Vec<&[u8; 2048]> = inputs.cells[i].iter().collect();
+                        let proofs: Vec<&[u8; 48]> = inputs.proofs[i].iter().collect();
+                        reth.verify_cell_kzg_proof_batch(commitments, &all, cells, proofs)
+                            .expect("rust_eth_kzg");
+                    },
+                ],
+            ),
+        ));
+    }
 
     let half = &inputs.half;
-    rows.push((
-        "recover_cells_and_kzg_proofs (half missing)",
-        best_of(
-            reps,
-            n,
-            parallel,
-            [
-                &|i| {
-                    let cells: Vec<&kernels::Cell> =
-                        half.iter().map(|&c| &inputs.cells[i][c as usize]).collect();
-                    ours.recover_cells_and_kzg_proofs(half, &cells)
-                        .expect("ours");
-                },
-                &|i| {
-                    let cells: Vec<c_kzg::Cell> =
-                        half.iter().map(|&c| ckzg_cells[i][c as usize]).collect();
-                    ckzg.recover_cells_and_kzg_proofs(half, &cells)
-                        .expect("c-kzg");
-                },
-                &|i| {
-                    let cells: Vec<&[u8; 2048]> =
-                        half.iter().map(|&c| &inputs.cells[i][c as usize]).collect();
-                    reth.recover_cells_and_kzg_proofs(half.clone(), cells)
-                        .expect("rust_eth_kzg");
-                },
-            ],
-        ),
-    ));
+    if wanted("recover_cells_and_kzg_proofs (half missing)") {
+        rows.push((
+            "recover_cells_and_kzg_proofs (half missing)",
+            best_of(
+                reps,
+                n,
+                parallel,
+                [
+                    &|i| {
+                        let cells: Vec<&kernels::Cell> =
+                            half.iter().map(|&c| &inputs.cells[i][c as usize]).collect();
+                        ours.recover_cells_and_kzg_proofs(half, &cells)
+                            .expect("ours");
+                    },
+                    &|i| {
+                        let cells: Vec<c_kzg::Cell> =
+                            half.iter().map(|&c| ckzg_cells[i][c as usize]).collect();
+                        ckzg.recover_cells_and_kzg_proofs(half, &cells)
+                            .expect("c-kzg");
+                    },
+                    &|i| {
+                        let cells: Vec<&[u8; 2048]> =
+                            half.iter().map(|&c| &inputs.cells[i][c as usize]).collect();
+                        reth.recover_cells_and_kzg_proofs(half.clone(), cells)
+                            .expect("rust_eth_kzg");
+                    },
+                ],
+            ),
+        ));
+    }
     rows
 }
 
@@ -313,19 +337,29 @@ fn main() {
         half,
     };
 
+    let wanted = |name: &str| {
+        options
+            .only
+            .as_ref()
+            .is_none_or(|only| name.contains(only.as_str()))
+    };
     let single = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
         .expect("thread pool");
-    let rows = single.install(|| run_all(&inputs, &ours, ckzg, &reth, options.reps, false));
+    let rows =
+        single.install(|| run_all(&inputs, &ours, ckzg, &reth, options.reps, false, &wanted));
     print_rows("single thread", &rows, options.blobs);
-    let rows = run_all(&inputs, &ours, ckzg, &reth, options.reps, true);
+    let rows = run_all(&inputs, &ours, ckzg, &reth, options.reps, true, &wanted);
     print_rows(
         &format!("all cores ({cores} threads, blobs in parallel)"),
         &rows,
         options.blobs,
     );
 
+    if !wanted("encode_chunked") {
+        return;
+    }
     let data: Vec<u8> = inputs.blobs.concat();
     let encode = |_| {
         ours.encode_chunked(&data).expect("chunked");
