@@ -12,7 +12,7 @@ use crate::curve::{g1_from_bytes, pairing_check, G1Bytes};
 use crate::erasure::{coset_shift, evals_to_coeffs, extend, interpolate_cells_sum, recover_coeffs};
 use crate::error::KzgError;
 use crate::fiat_shamir::{cell_batch_challenge, cell_batch_weights};
-use crate::field::{add_weighted, bit_reverse_permute, Canonical};
+use crate::field::{add_weighted, bit_reverse_permute, CanonicalLimbs};
 use crate::limits::{
     BYTES_PER_CELL, CELLS_PER_EXT_BLOB, FIELD_ELEMENTS_PER_CELL, MIN_CELLS_FOR_RECOVERY,
 };
@@ -95,9 +95,10 @@ impl KzgSettings {
     /// valid; the same cell may appear more than once.
     ///
     /// The cells are combined with 128-bit weights drawn from the spec's challenge
-    /// ([`cell_batch_weights`]) instead of the spec's powers of it: the verdict is the spec's
-    /// except with probability at most `2^-128`, and one of the two MSMs over the proofs takes
-    /// half-length scalars.
+    /// ([`cell_batch_weights`]) instead of the spec's powers of it, so that one of the two MSMs
+    /// over the proofs takes half-length scalars. A valid batch always passes, as in the spec; an
+    /// invalid one passes with probability at most `2^-128` per challenge (the spec's powers give
+    /// about `2^-243`), the curve's security level.
     pub fn verify_cell_kzg_proof_batch<C, E, P>(
         &self,
         commitments: &[C],
@@ -107,7 +108,7 @@ impl KzgSettings {
     ) -> Result<bool, KzgError>
     where
         C: AsRef<[u8]>,
-        E: AsRef<[u8]> + Sync,
+        E: AsRef<[u8]>,
         P: AsRef<[u8]> + Sync,
     {
         let n = cell_indices.len();
@@ -139,8 +140,8 @@ impl KzgSettings {
             .iter()
             .map(|&i| check_cell_index(i))
             .collect::<Result<_, _>>()?;
-        // Checked, not yet converted: the weighting below converts them for free.
-        let evals: Vec<Vec<Canonical>> = cells
+        // Checked, not yet converted: the weighting below converts them, without a pass of its own.
+        let evals: Vec<Vec<CanonicalLimbs>> = cells
             .iter()
             .map(|c| cell_to_canonical(c.as_ref()))
             .collect::<Result<_, _>>()?;

@@ -96,9 +96,11 @@ pub fn cell_batch_challenge(
 /// The spec weighs cell `k` by `r^k`, 255-bit scalars. Any weights the prover cannot choose make
 /// a sound batch check: a batch with an invalid cell passes only if `sum_k w_k d_k = 0` for the
 /// nonzero errors `d_k`, which for a uniform 128-bit `w_k` happens with probability at most
-/// `2^-128`, the curve's security level. Half-length weights halve one of the two MSMs over the
-/// proofs. The challenge still hashes every input as the spec's does, so the result is
-/// deterministic and the same as the spec's except with that probability.
+/// `2^-128`, the curve's security level (a prover trying `Q` sets of inputs gets about
+/// `Q 2^-128`; the spec's powers give about `Q 2^-243`). Half-length weights halve one of the two
+/// MSMs over the proofs. The challenge still hashes every input as the spec's does, so the verdict
+/// is deterministic: a valid batch always passes, and only an invalid one can, with that
+/// probability, get a verdict other than the spec's.
 pub fn cell_batch_weights(challenge: &Scalar, n: usize) -> Vec<Scalar> {
     let seed = challenge.to_bytes_be();
     (0..n.div_ceil(2) as u64)

@@ -42,7 +42,7 @@ const MODULUS_LIMBS: [u64; 4] = [
 ];
 
 /// `R = 2^256 mod r` in Montgomery form (`R^2 mod r`), little-endian limbs.
-const R_MONTGOMERY: blst_fr = blst_fr {
+const R_AS_FR: blst_fr = blst_fr {
     l: [
         0xc999_e990_f3f2_9c6d,
         0x2b6c_edcb_8792_5c23,
@@ -53,9 +53,9 @@ const R_MONTGOMERY: blst_fr = blst_fr {
 
 /// A field element read from bytes and checked below `r`, not yet in Montgomery form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Canonical([u64; 4]);
+pub struct CanonicalLimbs([u64; 4]);
 
-impl Canonical {
+impl CanonicalLimbs {
     /// Reads a 32-byte big-endian integer; `None` unless it is below `r`.
     pub fn from_bytes_be(bytes: &[u8; BYTES_PER_FIELD_ELEMENT]) -> Option<Self> {
         let limbs: [u64; 4] = std::array::from_fn(|i| {
@@ -71,14 +71,14 @@ impl Canonical {
     }
 }
 
-/// `sums[i] += weight * values[i]`, with one multiplication a term.
+/// `sums[i] += weight * values[i]`, with one multiplication per term.
 ///
 /// The limbs of `v < r` taken as a Montgomery representation stand for `v / R` (`R = 2^256`), so
 /// multiplying them by `weight * R` gives `weight * v` without first converting `v`: the
 /// conversion is itself a multiplication.
-pub fn add_weighted(sums: &mut [Scalar], values: &[Canonical], weight: &Scalar) {
+pub fn add_weighted(sums: &mut [Scalar], values: &[CanonicalLimbs], weight: &Scalar) {
     debug_assert_eq!(sums.len(), values.len());
-    let weight_times_r = weight * Scalar::from(R_MONTGOMERY);
+    let weight_times_r = weight * Scalar::from(R_AS_FR);
     for (sum, value) in sums.iter_mut().zip(values) {
         *sum += Scalar::from(blst_fr { l: value.0 }) * weight_times_r;
     }
@@ -210,7 +210,7 @@ mod tests {
     #[test]
     fn montgomery_r_is_two_to_the_256() {
         let two_64 = Scalar::from_u128(1u128 << 64);
-        assert_eq!(Scalar::from(R_MONTGOMERY), two_64.square().square());
+        assert_eq!(Scalar::from(R_AS_FR), two_64.square().square());
     }
 
     #[test]
@@ -235,7 +235,7 @@ mod tests {
         let mut canonical = Vec::new();
         let mut expected = Vec::new();
         for bytes in &values {
-            let read = Canonical::from_bytes_be(bytes);
+            let read = CanonicalLimbs::from_bytes_be(bytes);
             let parsed = scalar_from_bytes(bytes, "x", 0).ok();
             assert_eq!(read.is_some(), parsed.is_some(), "{bytes:02x?}");
             if let (Some(read), Some(parsed)) = (read, parsed) {

@@ -3,7 +3,7 @@
 use blstrs::Scalar;
 
 use crate::error::KzgError;
-use crate::field::{scalars_from_bytes, Canonical};
+use crate::field::{scalars_from_bytes, CanonicalLimbs};
 use crate::limits::{BYTES_PER_BLOB, BYTES_PER_CELL, BYTES_PER_FIELD_ELEMENT};
 
 /// A serialized cell: 64 field elements.
@@ -22,12 +22,12 @@ pub fn cell_to_scalars(cell: &[u8]) -> Result<Vec<Scalar>, KzgError> {
 }
 
 /// Reads a cell's 64 coset evaluations as checked integers, for [`crate::field::add_weighted`].
-pub fn cell_to_canonical(cell: &[u8]) -> Result<Vec<Canonical>, KzgError> {
+pub fn cell_to_canonical(cell: &[u8]) -> Result<Vec<CanonicalLimbs>, KzgError> {
     check_length(cell, "cell", BYTES_PER_CELL)?;
     cell.chunks_exact(BYTES_PER_FIELD_ELEMENT)
         .enumerate()
         .map(|(index, chunk)| {
-            Canonical::from_bytes_be(chunk.try_into().expect("32-byte chunks")).ok_or(
+            CanonicalLimbs::from_bytes_be(chunk.try_into().expect("32-byte chunks")).ok_or(
                 KzgError::NonCanonicalFieldElement {
                     what: "cell",
                     index,
