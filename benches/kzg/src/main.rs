@@ -118,58 +118,47 @@ fn run_all(
     let n = inputs.blobs.len();
     let all: Vec<u64> = (0..CELLS as u64).collect();
     let mut rows = Vec::new();
+    let mut row = |name: &'static str, fs: [&(dyn Fn(usize) + Sync); 3]| {
+        if wanted(name) {
+            rows.push((name, best_of(reps, n, parallel, fs)));
+        }
+    };
 
-    if wanted("blob_to_kzg_commitment") {
-        rows.push((
-            "blob_to_kzg_commitment",
-            best_of(
-                reps,
-                n,
-                parallel,
-                [
-                    &|i| {
-                        ours.blob_to_kzg_commitment(&inputs.blobs[i]).expect("ours");
-                    },
-                    &|i| {
-                        ckzg.blob_to_kzg_commitment(&inputs.ckzg_blobs[i])
-                            .expect("c-kzg");
-                    },
-                    &|i| {
-                        let blob: &[u8; BYTES_PER_BLOB] =
-                            inputs.blobs[i][..].try_into().expect("size");
-                        reth.blob_to_kzg_commitment(blob).expect("rust_eth_kzg");
-                    },
-                ],
-            ),
-        ));
-    }
+    row(
+        "blob_to_kzg_commitment",
+        [
+            &|i| {
+                ours.blob_to_kzg_commitment(&inputs.blobs[i]).expect("ours");
+            },
+            &|i| {
+                ckzg.blob_to_kzg_commitment(&inputs.ckzg_blobs[i])
+                    .expect("c-kzg");
+            },
+            &|i| {
+                let blob: &[u8; BYTES_PER_BLOB] = inputs.blobs[i][..].try_into().expect("size");
+                reth.blob_to_kzg_commitment(blob).expect("rust_eth_kzg");
+            },
+        ],
+    );
 
-    if wanted("compute_cells_and_kzg_proofs") {
-        rows.push((
-            "compute_cells_and_kzg_proofs",
-            best_of(
-                reps,
-                n,
-                parallel,
-                [
-                    &|i| {
-                        ours.compute_cells_and_kzg_proofs(&inputs.blobs[i])
-                            .expect("ours");
-                    },
-                    &|i| {
-                        ckzg.compute_cells_and_kzg_proofs(&inputs.ckzg_blobs[i])
-                            .expect("c-kzg");
-                    },
-                    &|i| {
-                        let blob: &[u8; BYTES_PER_BLOB] =
-                            inputs.blobs[i][..].try_into().expect("size");
-                        reth.compute_cells_and_kzg_proofs(blob)
-                            .expect("rust_eth_kzg");
-                    },
-                ],
-            ),
-        ));
-    }
+    row(
+        "compute_cells_and_kzg_proofs",
+        [
+            &|i| {
+                ours.compute_cells_and_kzg_proofs(&inputs.blobs[i])
+                    .expect("ours");
+            },
+            &|i| {
+                ckzg.compute_cells_and_kzg_proofs(&inputs.ckzg_blobs[i])
+                    .expect("c-kzg");
+            },
+            &|i| {
+                let blob: &[u8; BYTES_PER_BLOB] = inputs.blobs[i][..].try_into().expect("size");
+                reth.compute_cells_and_kzg_proofs(blob)
+                    .expect("rust_eth_kzg");
+            },
+        ],
+    );
 
     let ckzg_cells: Vec<Vec<c_kzg::Cell>> = inputs
         .cells
@@ -186,79 +175,65 @@ fn run_all(
         .iter()
         .map(|proofs| proofs.iter().map(|p| c_kzg::Bytes48::new(*p)).collect())
         .collect();
-    if wanted("verify_cell_kzg_proof_batch (128 cells)") {
-        rows.push((
-            "verify_cell_kzg_proof_batch (128 cells)",
-            best_of(
-                reps,
-                n,
-                parallel,
-                [
-                    &|i| {
-                        let commitments = vec![inputs.commitments[i]; CELLS];
-                        assert!(ours
-                            .verify_cell_kzg_proof_batch(
-                                &commitments,
-                                &all,
-                                &inputs.cells[i],
-                                &inputs.proofs[i]
-                            )
-                            .expect("ours"));
-                    },
-                    &|i| {
-                        let commitments = vec![c_kzg::Bytes48::new(inputs.commitments[i]); CELLS];
-                        assert!(ckzg
-                            .verify_cell_kzg_proof_batch(
-                                &commitments,
-                                &all,
-                                &ckzg_cells[i],
-                                &ckzg_proofs[i]
-                            )
-                            .expect("c-kzg"));
-                    },
-                    &|i| {
-                        let commitments = vec![&inputs.commitments[i]; CELLS];
-                        let cells: Vec<&[u8; 2048]> = inputs.cells[i].iter().collect();
-                        let proofs: Vec<&[u8; 48]> = inputs.proofs[i].iter().collect();
-                        reth.verify_cell_kzg_proof_batch(commitments, &all, cells, proofs)
-                            .expect("rust_eth_kzg");
-                    },
-                ],
-            ),
-        ));
-    }
+    row(
+        "verify_cell_kzg_proof_batch (128 cells)",
+        [
+            &|i| {
+                let commitments = vec![inputs.commitments[i]; CELLS];
+                assert!(ours
+                    .verify_cell_kzg_proof_batch(
+                        &commitments,
+                        &all,
+                        &inputs.cells[i],
+                        &inputs.proofs[i]
+                    )
+                    .expect("ours"));
+            },
+            &|i| {
+                let commitments = vec![c_kzg::Bytes48::new(inputs.commitments[i]); CELLS];
+                assert!(ckzg
+                    .verify_cell_kzg_proof_batch(
+                        &commitments,
+                        &all,
+                        &ckzg_cells[i],
+                        &ckzg_proofs[i]
+                    )
+                    .expect("c-kzg"));
+            },
+            &|i| {
+                let commitments = vec![&inputs.commitments[i]; CELLS];
+                let cells: Vec<&[u8; 2048]> = inputs.cells[i].iter().collect();
+                let proofs: Vec<&[u8; 48]> = inputs.proofs[i].iter().collect();
+                reth.verify_cell_kzg_proof_batch(commitments, &all, cells, proofs)
+                    .expect("rust_eth_kzg");
+            },
+        ],
+    );
 
     let half = &inputs.half;
-    if wanted("recover_cells_and_kzg_proofs (half missing)") {
-        rows.push((
-            "recover_cells_and_kzg_proofs (half missing)",
-            best_of(
-                reps,
-                n,
-                parallel,
-                [
-                    &|i| {
-                        let cells: Vec<&kernels::Cell> =
-                            half.iter().map(|&c| &inputs.cells[i][c as usize]).collect();
-                        ours.recover_cells_and_kzg_proofs(half, &cells)
-                            .expect("ours");
-                    },
-                    &|i| {
-                        let cells: Vec<c_kzg::Cell> =
-                            half.iter().map(|&c| ckzg_cells[i][c as usize]).collect();
-                        ckzg.recover_cells_and_kzg_proofs(half, &cells)
-                            .expect("c-kzg");
-                    },
-                    &|i| {
-                        let cells: Vec<&[u8; 2048]> =
-                            half.iter().map(|&c| &inputs.cells[i][c as usize]).collect();
-                        reth.recover_cells_and_kzg_proofs(half.clone(), cells)
-                            .expect("rust_eth_kzg");
-                    },
-                ],
-            ),
-        ));
-    }
+    row(
+        "recover_cells_and_kzg_proofs (half missing)",
+        [
+            &|i| {
+                let cells: Vec<&kernels::Cell> =
+                    half.iter().map(|&c| &inputs.cells[i][c as usize]).collect();
+                ours.recover_cells_and_kzg_proofs(half, &cells)
+                    .expect("ours");
+            },
+            &|i| {
+                let cells: Vec<c_kzg::Cell> =
+                    half.iter().map(|&c| ckzg_cells[i][c as usize]).collect();
+                ckzg.recover_cells_and_kzg_proofs(half, &cells)
+                    .expect("c-kzg");
+            },
+            &|i| {
+                let cells: Vec<&[u8; 2048]> =
+                    half.iter().map(|&c| &inputs.cells[i][c as usize]).collect();
+                reth.recover_cells_and_kzg_proofs(half.clone(), cells)
+                    .expect("rust_eth_kzg");
+            },
+        ],
+    );
     rows
 }
 
