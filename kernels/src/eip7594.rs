@@ -94,9 +94,10 @@ impl KzgSettings {
     /// Checks cell proofs, possibly from many blobs, with one pairing check. An empty batch is
     /// valid; the same cell may appear more than once.
     ///
-    /// The cells are combined with 128-bit weights drawn from the spec's challenge
-    /// ([`cell_batch_weights`]) instead of the spec's powers of it, so that one of the two MSMs
-    /// over the proofs takes half-length scalars. A valid batch always passes, as in the spec; an
+    /// The cells are combined with weights drawn from the spec's challenge ([`cell_batch_weights`]:
+    /// `2^128` possible values, each with 64-bit GLV halves) instead of the spec's powers of it, so
+    /// that one of the two MSMs over the proofs takes quarter-length scalars. A valid batch always
+    /// passes, as in the spec; an
     /// invalid one passes with probability at most `2^-128` per challenge (the spec's powers give
     /// about `2^-243`), the curve's security level.
     pub fn verify_cell_kzg_proof_batch<C, E, P>(

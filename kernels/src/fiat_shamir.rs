@@ -4,6 +4,7 @@ use blstrs::Scalar;
 use sha2::{Digest, Sha256};
 
 use crate::field::scalar_from_bytes_reduced;
+use crate::glv::from_halves;
 use crate::limits::{FIELD_ELEMENTS_PER_BLOB, FIELD_ELEMENTS_PER_CELL};
 
 /// Domain separator of the blob evaluation challenge.
@@ -90,16 +91,18 @@ pub fn cell_batch_challenge(
     hash_to_scalar(hasher)
 }
 
-/// The weights of a cell batch's random linear combination: `n` independent 128-bit values,
-/// SHA-256 in counter mode over the spec's challenge, two weights a hash.
+/// The weights of a cell batch's random linear combination: `n` independent values
+/// `q z^2 + r` ([`from_halves`]) for 64-bit `q` and `r`, SHA-256 in counter mode over the spec's
+/// challenge, two weights a hash.
 ///
 /// The spec weighs cell `k` by `r^k`, 255-bit scalars. Any weights the prover cannot choose make
 /// a sound batch check: a batch with an invalid cell passes only if `sum_k w_k d_k = 0` for the
-/// nonzero errors `d_k`, which for a uniform 128-bit `w_k` happens with probability at most
-/// `2^-128`, the curve's security level (a prover trying `Q` sets of inputs gets about
-/// `Q 2^-128`; the spec's powers give about `Q 2^-243`). Half-length weights halve one of the two
-/// MSMs over the proofs. The challenge still hashes every input as the spec's does, so the verdict
-/// is deterministic: a valid batch always passes, and only an invalid one can, with that
+/// nonzero errors `d_k`. Distinct halves give distinct weights (`r < 2^64 < z^2`), so `w_k` is
+/// uniform over `2^128` values and that happens with probability at most `2^-128`, the curve's
+/// security level (a prover trying `Q` sets of inputs gets about `Q 2^-128`; the spec's powers
+/// give about `Q 2^-243`). Short GLV halves make one of the two MSMs over the proofs a quarter of
+/// a full one. The challenge still hashes every input as the spec's does, so the verdict is
+/// deterministic: a valid batch always passes, and only an invalid one can, with that
 /// probability, get a verdict other than the spec's.
 pub fn cell_batch_weights(challenge: &Scalar, n: usize) -> Vec<Scalar> {
     let seed = challenge.to_bytes_be();
@@ -111,13 +114,10 @@ pub fn cell_batch_weights(challenge: &Scalar, n: usize) -> Vec<Scalar> {
                 .chain_update(block.to_be_bytes())
                 .finalize()
                 .into();
-            let (first, second) = digest.split_at(16);
-            [first, second].map(|half| {
-                let value = u128::from_be_bytes(half.try_into().expect("16 bytes"));
-                // Below 2^128, so below r: never `None`. (`from_u128` doubles 64 times.)
-                Scalar::from_u64s_le(&[value as u64, (value >> 64) as u64, 0, 0])
-                    .expect("a 128-bit value is below r")
-            })
+            let word = |i: usize| {
+                u64::from_be_bytes(digest[8 * i..8 * i + 8].try_into().expect("8 bytes"))
+            };
+            [from_halves(word(0), word(1)), from_halves(word(2), word(3))]
         })
         .take(n)
         .collect()
@@ -126,10 +126,11 @@ pub fn cell_batch_weights(challenge: &Scalar, n: usize) -> Vec<Scalar> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::glv::split;
     use ff::Field;
 
     #[test]
-    fn cell_batch_weights_are_distinct_128_bit_values_set_by_the_challenge() {
+    fn cell_batch_weights_are_distinct_values_with_64_bit_halves_set_by_the_challenge() {
         let challenge = Scalar::from(7u64);
         let weights = cell_batch_weights(&challenge, 5);
         assert_eq!(weights.len(), 5);
@@ -137,8 +138,11 @@ mod tests {
         assert_eq!(weights[..4], cell_batch_weights(&challenge, 4)[..]);
         let other = cell_batch_weights(&(challenge + Scalar::ONE), 5);
         for (i, weight) in weights.iter().enumerate() {
-            let bytes = weight.to_bytes_be();
-            assert_eq!(bytes[..16], [0u8; 16], "weight {i} has more than 128 bits");
+            let (q, r) = split(weight);
+            assert!(
+                q >> 64 == 0 && r >> 64 == 0,
+                "weight {i} has a half over 64 bits"
+            );
             assert_ne!(*weight, Scalar::ZERO);
             assert_ne!(*weight, other[i]);
             assert!(weights[..i].iter().all(|earlier| earlier != weight));

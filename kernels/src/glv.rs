@@ -48,6 +48,18 @@ pub fn split(k: &Scalar) -> (u128, u128) {
     (quotient, rem)
 }
 
+/// The scalar `q z^2 + r` for 64-bit halves: [`split`] gives back `(q, r)`, so its MSM terms take
+/// half the windows of full 128-bit halves.
+pub fn from_halves(q: u64, r: u64) -> Scalar {
+    // q z^2 + r < 2^192: three limbs, below r.
+    let low = u128::from(q) * (Z_SQUARED & u128::from(u64::MAX));
+    let high = u128::from(q) * (Z_SQUARED >> 64) + (low >> 64);
+    let (limb0, carry) = (low as u64).overflowing_add(r);
+    let (limb1, carry) = (high as u64).overflowing_add(u64::from(carry));
+    let limb2 = (high >> 64) as u64 + u64::from(carry);
+    Scalar::from_u64s_le(&[limb0, limb1, limb2, 0]).expect("below 2^192, so below r")
+}
+
 /// `beta^2 x`, generic so as to take blstrs's base-field type, which blstrs does not export.
 fn times_beta_squared<F: From<blst_fp> + std::ops::Mul<Output = F>>(x: F) -> F {
     x * F::from(BETA_SQUARED)
@@ -76,6 +88,22 @@ mod tests {
         assert!(bool::from(
             endomorphism(&G1Affine::identity()).is_identity()
         ));
+    }
+
+    #[test]
+    fn from_halves_is_what_split_takes_apart() {
+        let z_squared = Scalar::from_u128(Z_SQUARED);
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut cases = vec![(0, 0), (0, 1), (1, 0), (u64::MAX, u64::MAX), (u64::MAX, 0)];
+        for _ in 0..50 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            cases.push((x, x.rotate_left(17)));
+        }
+        for (q, r) in cases {
+            let k = from_halves(q, r);
+            assert_eq!(k, Scalar::from(q) * z_squared + Scalar::from(r));
+            assert_eq!(split(&k), (u128::from(q), u128::from(r)));
+        }
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! Several variable-base MSMs over the same points (cell-batch verification's two sums over the
 //! proofs), as one bucket method in batch-affine coordinates.
 //!
-//! Each term `k P` becomes `r P + q (z^2 P)` with 128-bit halves (GLV, see [`crate::glv`]), each
-//! half is cut into signed `W`-bit digits, and every point goes, negated for a negative digit, into
-//! the bucket of its digit in its window. Every bucket of every window of every MSM is summed in
-//! one [`sum_groups`] pass (affine additions sharing one inversion a level). A window's
-//! `sum_b b S_b` is then `sum_i 2^i (sum of the S_b with bit i of b set)`: a second pass sums those
-//! groups, one per bit position `W j + i` of the whole scalar, and the result is a double-and-add
-//! over those bit sums: about half the field multiplications of projective buckets.
+//! Each term `k P` becomes `r P + q (z^2 P)` with halves of at most 128 bits (GLV, see
+//! [`crate::glv`]), each half is cut into signed `W`-bit digits, and every point goes, negated for
+//! a negative digit, into the bucket of its digit in its window; a set has as many windows as its
+//! longest half needs. Every bucket of every window of every MSM is summed in one [`sum_groups`]
+//! pass (affine additions sharing one inversion a level). A window's `sum_b b S_b` then takes two
+//! more passes: writing `b = 4 h + l`, the first sums the buckets of each high part `h` and of
+//! each low part `l`, the second sums those partial sums by the bits of `h` and `l`, one group per
+//! bit position `W j + i` of the whole scalar. The result is a double-and-add over those bit sums:
+//! about half the field multiplications of projective buckets.
 
 use blstrs::{G1Affine, G1Projective, Scalar};
 use group::prime::PrimeCurveAffine;
@@ -20,20 +22,35 @@ use crate::signed_digits::signed_digits_of_limbs;
 /// Digit width: 6 bits (buckets 1..=32) minimise additions for a few hundred GLV points.
 const W: usize = 6;
 /// Windows covering a 128-bit GLV half with signed digits (the top one takes the last carry).
-const WINDOWS: usize = 128usize.div_ceil(W);
+const MAX_WINDOWS: usize = 128usize.div_ceil(W);
 /// Buckets a window: signed digits lie in `[-2^(W-1), 2^(W-1)]`.
 const BUCKETS: usize = 1 << (W - 1);
-/// Bit positions of a whole recomposed scalar: `W` a window.
-const BITS: usize = WINDOWS * W;
+
+/// Low bits of a bucket number `b = 2^LOW_BITS h + l` in the bucket reduction: 2 (4 and 8 give 53
+/// additions a window of 32 buckets, where one group per bit of `b` takes 75).
+const LOW_BITS: usize = 2;
+/// High parts `h` in `1..=HIGH_PARTS` and low parts `l` in `1..=LOW_PARTS` of a window.
+const HIGH_PARTS: usize = BUCKETS >> LOW_BITS;
+const LOW_PARTS: usize = (1 << LOW_BITS) - 1;
+/// Partial sums `U_h` and `V_l` of a window.
+const PARTS: usize = HIGH_PARTS + LOW_PARTS;
 
 /// The signed base-2^`W` digits of a 128-bit value, least significant first.
-fn digits(value: u128) -> [i32; WINDOWS] {
-    let mut out = [0i32; WINDOWS];
+fn digits(value: u128) -> [i32; MAX_WINDOWS] {
+    let mut out = [0i32; MAX_WINDOWS];
     signed_digits_of_limbs(&[value as u64, (value >> 64) as u64], W, &mut out);
     out
 }
 
+/// Windows that the signed digits of values below `2^bits` need: one more bit for the last carry.
+fn windows_for_bits(bits: usize) -> usize {
+    (bits + 1).div_ceil(W)
+}
+
 /// `out[s] = sum_i scalar_sets[s][i] * points[i]` for each set of scalars (one per point).
+///
+/// A set takes as many windows as its longest GLV half needs: the 64-bit halves of cell-batch
+/// weights ([`crate::glv::from_halves`]) take half the windows of full scalars.
 pub fn msms(points: &[G1Affine], scalar_sets: &[&[Scalar]]) -> Vec<G1Projective> {
     for scalars in scalar_sets {
         assert_eq!(
@@ -54,25 +71,42 @@ pub fn msms(points: &[G1Affine], scalar_sets: &[&[Scalar]]) -> Vec<G1Projective>
             [[p, -p], [e, -e]]
         })
         .collect();
+    // Each set's halves `[r, q]` per kept point, in the order of `bases`, and its windows.
+    let halves: Vec<Vec<u128>> = scalar_sets
+        .iter()
+        .map(|scalars| {
+            kept.iter()
+                .flat_map(|&i| {
+                    let (q, r) = split(&scalars[i]);
+                    [r, q]
+                })
+                .collect()
+        })
+        .collect();
+    let windows: Vec<usize> = halves
+        .iter()
+        .map(|set| {
+            let longest = set.iter().fold(0u128, |acc, half| acc | half);
+            windows_for_bits(128 - longest.leading_zeros() as usize)
+        })
+        .collect();
     // Pass 1: the groups are the buckets, set by set, window by window, bucket by bucket.
-    let groups = scalar_sets.len() * WINDOWS * BUCKETS;
-    let mut placed: Vec<(u32, u32)> = Vec::with_capacity(scalar_sets.len() * bases.len() * WINDOWS);
+    let groups = windows.iter().sum::<usize>() * BUCKETS;
+    let mut placed: Vec<(u32, u32)> = Vec::with_capacity(groups / BUCKETS * bases.len());
     let mut lens = vec![0usize; groups];
-    for (set, scalars) in scalar_sets.iter().enumerate() {
-        for (k, &i) in kept.iter().enumerate() {
-            let (q, r) = split(&scalars[i]);
-            for (half, value) in [(2 * k, r), (2 * k + 1, q)] {
-                for (window, &digit) in digits(value).iter().enumerate() {
-                    if digit == 0 {
-                        continue;
-                    }
-                    let group =
-                        (set * WINDOWS + window) * BUCKETS + digit.unsigned_abs() as usize - 1;
-                    lens[group] += 1;
-                    placed.push((group as u32, (2 * half + usize::from(digit < 0)) as u32));
+    let mut first_group = 0;
+    for (set_halves, &set_windows) in halves.iter().zip(&windows) {
+        for (half, &value) in set_halves.iter().enumerate() {
+            for (window, &digit) in digits(value)[..set_windows].iter().enumerate() {
+                if digit == 0 {
+                    continue;
                 }
+                let group = first_group + window * BUCKETS + digit.unsigned_abs() as usize - 1;
+                lens[group] += 1;
+                placed.push((group as u32, (2 * half + usize::from(digit < 0)) as u32));
             }
         }
+        first_group += set_windows * BUCKETS;
     }
     let mut starts = Vec::with_capacity(groups);
     let mut next = 0;
@@ -87,30 +121,58 @@ pub fn msms(points: &[G1Affine], scalar_sets: &[&[Scalar]]) -> Vec<G1Projective>
         *slot += 1;
     }
     let buckets = sum_groups(terms, lens);
-    // Pass 2: per set and bit position W j + i, the non-empty buckets b of window j with bit i.
+    // Pass 2: with `b = 4 h + l`, a window's `sum_b b S_b` is `4 sum_h h U_h + sum_l l V_l`, for
+    // `U_h` the sum of its buckets of high part `h > 0` and `V_l` of those of low part `l > 0`.
     let mut terms = Vec::new();
-    let mut lens = Vec::with_capacity(scalar_sets.len() * BITS);
-    for set_buckets in buckets.chunks_exact(WINDOWS * BUCKETS) {
-        for window_buckets in set_buckets.chunks_exact(BUCKETS) {
-            for bit in 0..W {
-                let before = terms.len();
-                terms.extend(
-                    window_buckets
-                        .iter()
-                        .enumerate()
-                        .filter(|(b, sum)| {
-                            (b + 1) >> bit & 1 == 1 && !bool::from(sum.is_identity())
-                        })
-                        .map(|(_, sum)| *sum),
-                );
-                lens.push(terms.len() - before);
-            }
+    let mut lens = Vec::with_capacity(groups / BUCKETS * PARTS);
+    for window_buckets in buckets.chunks_exact(BUCKETS) {
+        let mut push_group = |members: &mut dyn Iterator<Item = usize>| {
+            let before = terms.len();
+            terms.extend(
+                members
+                    .map(|b| window_buckets[b - 1])
+                    .filter(|sum| !bool::from(sum.is_identity())),
+            );
+            lens.push(terms.len() - before);
+        };
+        for h in 1..=HIGH_PARTS {
+            push_group(&mut ((h << LOW_BITS)..((h + 1) << LOW_BITS)).filter(|&b| b <= BUCKETS));
+        }
+        for l in 1..=LOW_PARTS {
+            push_group(&mut (l..=BUCKETS).step_by(1 << LOW_BITS));
         }
     }
-    sum_groups(terms, lens)
-        .chunks_exact(BITS)
-        .map(|bit_sums| {
-            bit_sums
+    let parts = sum_groups(terms, lens);
+    // Pass 3: per window and bit position i, the parts whose `l` (below `LOW_BITS`) or `h` (from
+    // `LOW_BITS` on) has that bit set.
+    let mut terms = Vec::new();
+    let mut lens = Vec::with_capacity(groups / BUCKETS * W);
+    for window_parts in parts.chunks_exact(PARTS) {
+        let (high, low) = window_parts.split_at(HIGH_PARTS);
+        for (bit, numbered) in (0..LOW_BITS)
+            .map(|bit| (bit, low))
+            .chain((0..W - LOW_BITS).map(|bit| (bit, high)))
+        {
+            let before = terms.len();
+            terms.extend(
+                numbered
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, sum)| (i + 1) >> bit & 1 == 1 && !bool::from(sum.is_identity()))
+                    .map(|(_, sum)| *sum),
+            );
+            lens.push(terms.len() - before);
+        }
+    }
+    // Each set's sums, bit position `W j + i` for window j and bit i, by double-and-add.
+    let bit_sums = sum_groups(terms, lens);
+    let mut rest = &bit_sums[..];
+    windows
+        .iter()
+        .map(|&set_windows| {
+            let (set_sums, after) = rest.split_at(set_windows * W);
+            rest = after;
+            set_sums
                 .iter()
                 .rev()
                 .fold(G1Projective::identity(), |acc, sum| acc.double() + sum)
@@ -144,6 +206,28 @@ mod tests {
     }
 
     #[test]
+    fn windows_for_bits_leave_room_for_the_last_carry() {
+        assert_eq!(windows_for_bits(64), 11);
+        assert_eq!(windows_for_bits(128), MAX_WINDOWS);
+        for bits in 1..=128usize {
+            let top = 1u128 << (bits - 1);
+            for value in [top, top | (top - 1), top | (top >> 1)] {
+                let windows = windows_for_bits(bits);
+                let all = digits(value);
+                assert!(
+                    all[windows..].iter().all(|&d| d == 0),
+                    "{bits} bits: {value:#x}"
+                );
+                let mut back = 0u128;
+                for &digit in all[..windows].iter().rev() {
+                    back = (back << W).wrapping_add(i128::from(digit) as u128);
+                }
+                assert_eq!(back, value);
+            }
+        }
+    }
+
+    #[test]
     fn sets_match_naive_sums_with_identity_zero_repeated_and_opposite_terms() {
         let g = G1Projective::generator();
         let mut points: Vec<G1Affine> = (1..=60u64)
@@ -159,7 +243,12 @@ mod tests {
         small[7] = -Scalar::ONE;
         // Equal terms, so that buckets see doublings and cancellations.
         let equal = vec![Scalar::from(12345u64); 60];
-        let sets: [&[Scalar]; 3] = [&full, &small, &equal];
+        // 64-bit GLV halves, as cell-batch weights: half the windows of the full set.
+        let halves: Vec<Scalar> = (1..=60u64)
+            .map(|i| crate::glv::from_halves(i.wrapping_mul(0x9e37_79b9_7f4a_7c15), u64::MAX - i))
+            .collect();
+        let zero = vec![Scalar::ZERO; 60];
+        let sets: [&[Scalar]; 5] = [&full, &small, &equal, &halves, &zero];
         let sums = msms(&points, &sets);
         for (sum, scalars) in sums.iter().zip(sets) {
             assert_eq!(*sum, naive(&points, scalars));
