@@ -96,10 +96,9 @@ impl KzgSettings {
     ///
     /// The cells are combined with weights drawn from the spec's challenge ([`cell_batch_weights`]:
     /// `2^128` possible values, each with 64-bit GLV halves) instead of the spec's powers of it, so
-    /// that one of the two MSMs over the proofs takes quarter-length scalars. A valid batch always
-    /// passes, as in the spec; an
-    /// invalid one passes with probability at most `2^-128` per challenge (the spec's powers give
-    /// about `2^-243`), the curve's security level.
+    /// that the first of the two MSMs over the proofs takes half the windows of the second. A
+    /// valid batch always passes, as in the spec; an invalid one passes with probability at most
+    /// `2^-128` per challenge (the spec's powers give about `2^-243`), the curve's security level.
     pub fn verify_cell_kzg_proof_batch<C, E, P>(
         &self,
         commitments: &[C],

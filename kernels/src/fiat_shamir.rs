@@ -13,9 +13,9 @@ const FIAT_SHAMIR_PROTOCOL_DOMAIN: &[u8; 16] = b"FSBLOBVERIFY_V1_";
 const RANDOM_CHALLENGE_KZG_BATCH_DOMAIN: &[u8; 16] = b"RCKZGBATCH___V1_";
 /// Domain separator of the EIP-7594 cell batch verification challenge.
 const RANDOM_CHALLENGE_KZG_CELL_BATCH_DOMAIN: &[u8; 16] = b"RCKZGCBATCH__V1_";
-/// Domain separator of the 128-bit cell batch weights drawn from that challenge (ours, not the
-/// spec's).
-const CELL_BATCH_WEIGHTS_DOMAIN: &[u8; 16] = b"KERNELSCBWGHT_V1";
+/// Domain separator of the cell batch weights drawn from that challenge (ours, not the spec's;
+/// `V2` since they are `q z^2 + s` with 64-bit halves).
+const CELL_BATCH_WEIGHTS_DOMAIN: &[u8; 16] = b"KERNELSCBWGHT_V2";
 
 fn hash_to_scalar(hasher: Sha256) -> Scalar {
     let digest: [u8; 32] = hasher.finalize().into();
@@ -92,16 +92,16 @@ pub fn cell_batch_challenge(
 }
 
 /// The weights of a cell batch's random linear combination: `n` independent values
-/// `q z^2 + r` ([`from_halves`]) for 64-bit `q` and `r`, SHA-256 in counter mode over the spec's
+/// `q z^2 + s` ([`from_halves`]) for 64-bit `q` and `s`, SHA-256 in counter mode over the spec's
 /// challenge, two weights a hash.
 ///
 /// The spec weighs cell `k` by `r^k`, 255-bit scalars. Any weights the prover cannot choose make
 /// a sound batch check: a batch with an invalid cell passes only if `sum_k w_k d_k = 0` for the
-/// nonzero errors `d_k`. Distinct halves give distinct weights (`r < 2^64 < z^2`), so `w_k` is
-/// uniform over `2^128` values and that happens with probability at most `2^-128`, the curve's
-/// security level (a prover trying `Q` sets of inputs gets about `Q 2^-128`; the spec's powers
-/// give about `Q 2^-243`). Short GLV halves make one of the two MSMs over the proofs a quarter of
-/// a full one. The challenge still hashes every input as the spec's does, so the verdict is
+/// nonzero errors `d_k`. Distinct halves give distinct weights (`s < 2^64 < z^2`, and
+/// `q z^2 + s < 2^192` is below the field order), so `w_k` is uniform over `2^128` values and
+/// that happens with probability at most `2^-128`, the curve's security level (a prover trying
+/// `Q` sets of inputs gets about `Q 2^-128`; the spec's powers give about `Q 2^-243`). Their
+/// 64-bit GLV halves take half the MSM windows of full scalars over the proofs. The challenge still hashes every input as the spec's does, so the verdict is
 /// deterministic: a valid batch always passes, and only an invalid one can, with that
 /// probability, get a verdict other than the spec's.
 pub fn cell_batch_weights(challenge: &Scalar, n: usize) -> Vec<Scalar> {
