@@ -17,6 +17,35 @@ use crate::limits::{
 use crate::shifted_base_msm::ShiftedBaseTable;
 use crate::trusted_setup::TrustedSetup;
 
+/// `cell`'s value, built by `build` on first use; later and concurrent callers wait for it.
+///
+/// The build's parallel work runs on a rayon pool of its own (as many threads as the caller's
+/// pool), driven from a thread of its own. A rayon worker waiting here, for its own build or for
+/// another thread's, then only blocks: it neither takes other rayon jobs while it waits, which
+/// could call for the same cell again on this thread, nor leaves the build needing the caller's
+/// pool, whose workers may all be waiting here. Either would deadlock.
+fn built_once<T: Send>(cell: &OnceLock<T>, build: impl FnOnce() -> T + Send) -> &T {
+    if let Some(value) = cell.get() {
+        return value;
+    }
+    let threads = rayon::current_num_threads();
+    cell.get_or_init(|| {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .thread_name(|i| format!("kzg-tables-{i}"))
+                        .build()
+                        .expect("a thread pool for building KZG tables")
+                        .install(build)
+                })
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    })
+}
+
 /// Everything the KZG calls need, built once. Methods for EIP-4844 and EIP-7594 live in
 /// [`crate::eip4844`] and [`crate::eip7594`].
 #[derive(Debug)]
@@ -110,7 +139,7 @@ impl KzgSettings {
     /// Process-wide settings over the embedded Ethereum setup, loaded on first use.
     pub fn ethereum() -> &'static Self {
         static SETTINGS: OnceLock<KzgSettings> = OnceLock::new();
-        SETTINGS.get_or_init(|| {
+        built_once(&SETTINGS, || {
             Self::load_ethereum().expect("the embedded trusted setup is validated by the tests")
         })
     }
@@ -130,18 +159,19 @@ impl KzgSettings {
     }
 
     pub(crate) fn cell_interpolation_table(&self) -> &FixedBaseTable {
-        self.cell_interpolation.get_or_init(|| {
+        built_once(&self.cell_interpolation, || {
             FixedBaseTable::new(&[self.setup.g1_monomial[..FIELD_ELEMENTS_PER_CELL].to_vec()])
         })
     }
 
     pub(crate) fn lagrange_table(&self) -> &ShiftedBaseTable {
-        self.lagrange
-            .get_or_init(|| ShiftedBaseTable::new(&self.setup.g1_lagrange_brp))
+        built_once(&self.lagrange, || {
+            ShiftedBaseTable::new(&self.setup.g1_lagrange_brp)
+        })
     }
 
     pub(crate) fn fk20(&self) -> &Fk20Table {
-        self.fk20.get_or_init(|| {
+        built_once(&self.fk20, || {
             if self.ethereum_setup {
                 Fk20Table::ethereum()
             } else {
@@ -160,5 +190,70 @@ impl KzgSettings {
 
     pub(crate) fn g1_generator(&self) -> &G1Affine {
         &self.setup.g1_monomial[0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::BYTES_PER_BLOB;
+    use rayon::prelude::*;
+    use std::sync::{mpsc, Arc, Barrier};
+    use std::time::Duration;
+
+    #[test]
+    fn tables_first_built_outside_the_pool_while_its_workers_wait_for_them_do_not_deadlock() {
+        // Fresh settings, so the FK20 tables are not built yet. Every worker of the global pool
+        // takes a task that waits at a barrier, then asks for the tables a moment later; another
+        // thread starts building them just after the barrier. Built on the global pool, that
+        // build's parallel work waited for workers that were all waiting for the build: a
+        // deadlock (seen in `cargo test`, where other tests are the other thread), caught here
+        // by the timeout.
+        let mut blob = vec![0u8; BYTES_PER_BLOB];
+        blob[31] = 7;
+        blob[BYTES_PER_BLOB - 1] = 9;
+        let expected = KzgSettings::ethereum()
+            .compute_cells_and_kzg_proofs(&blob)
+            .expect("valid blob");
+        let settings = Arc::new(KzgSettings::load_ethereum().expect("embedded setup"));
+        let workers = rayon::current_num_threads();
+        let barrier = Arc::new(Barrier::new(workers + 1));
+        let (done, finished) = mpsc::channel();
+        {
+            let (settings, barrier, blob, done) = (
+                settings.clone(),
+                barrier.clone(),
+                blob.clone(),
+                done.clone(),
+            );
+            std::thread::spawn(move || {
+                let results: Vec<_> = (0..workers)
+                    .into_par_iter()
+                    .with_max_len(1)
+                    .map(|_| {
+                        barrier.wait();
+                        std::thread::sleep(Duration::from_millis(200));
+                        settings.compute_cells_and_kzg_proofs(&blob)
+                    })
+                    .collect();
+                let _ = done.send(results);
+            });
+        }
+        std::thread::spawn(move || {
+            barrier.wait();
+            let _ = done.send(vec![settings.compute_cells_and_kzg_proofs(&blob)]);
+        });
+        let mut results = Vec::new();
+        for _ in 0..2 {
+            results.extend(
+                finished
+                    .recv_timeout(Duration::from_secs(120))
+                    .expect("the tables were built and used within 120 s (no deadlock)"),
+            );
+        }
+        assert_eq!(results.len(), workers + 1);
+        for result in results {
+            assert_eq!(result.expect("valid blob"), expected);
+        }
     }
 }
