@@ -25,27 +25,48 @@ const BETA_SQUARED: blst_fp = blst_fp {
     ],
 };
 
-/// `(q, r)` with `k = q z^2 + r`, `0 <= r < z^2` and `q < 2^128`, by long division.
+/// `floor(2^255 / z^2)`, for [`split`]'s quotient estimate.
+const Z_SQUARED_RECIPROCAL: u128 = 0xbe35_f678_f00f_d56e_b1fb_7291_7b67_f717;
+
+/// The 256-bit product `a b` as `(high, low)` 128-bit halves.
+fn mul_wide(a: u128, b: u128) -> (u128, u128) {
+    const LOW: u128 = u64::MAX as u128;
+    let (a1, a0) = (a >> 64, a & LOW);
+    let (b1, b0) = (b >> 64, b & LOW);
+    let (p00, p01, p10, p11) = (a0 * b0, a0 * b1, a1 * b0, a1 * b1);
+    let middle = (p00 >> 64) + (p01 & LOW) + (p10 & LOW);
+    let low = (p00 & LOW) | (middle << 64);
+    let high = p11 + (p01 >> 64) + (p10 >> 64) + (middle >> 64);
+    (high, low)
+}
+
+/// `(q, r)` with `k = q z^2 + r`, `0 <= r < z^2` and `q < 2^128`.
+///
+/// Barrett division: with `t = floor(k / 2^127)` and `m = floor(2^255 / z^2)`, the estimate
+/// `floor(t m / 2^128)` falls short of the quotient by less than 3 (`k < 2^255`, `z^2 > 2^127`),
+/// and a few subtractions of `z^2` finish it.
 pub fn split(k: &Scalar) -> (u128, u128) {
     let bytes = k.to_bytes_le();
     let (lo, hi) = bytes.split_at(16);
     let lo = u128::from_le_bytes(lo.try_into().expect("16 bytes"));
     let hi = u128::from_le_bytes(hi.try_into().expect("16 bytes"));
-    // k < r < 2^255 and z^2 > 2^127, so hi < z^2 and the quotient fits 128 bits.
-    debug_assert!(hi < Z_SQUARED);
-    let (mut quotient, mut rem) = (0u128, hi);
-    for bit in (0..128).rev() {
-        // rem < z^2 < 2^128 throughout: when the shift carries out, the true value exceeds z^2
-        // and the wrapping subtraction leaves the right remainder.
-        let carry = rem >> 127;
-        rem = (rem << 1) | ((lo >> bit) & 1);
-        quotient <<= 1;
-        if carry == 1 || rem >= Z_SQUARED {
-            rem = rem.wrapping_sub(Z_SQUARED);
-            quotient |= 1;
-        }
+    // k < r < 2^255: t = floor(k / 2^127) fits 128 bits.
+    debug_assert!(hi >> 127 == 0);
+    let t = (hi << 1) | (lo >> 127);
+    let mut quotient = mul_wide(t, Z_SQUARED_RECIPROCAL).0;
+    // k - quotient z^2 is below 3 z^2 < 2^130: its high half is 0, 1 or 2.
+    let (product_high, product_low) = mul_wide(quotient, Z_SQUARED);
+    let (mut rem_low, borrow) = lo.overflowing_sub(product_low);
+    let mut rem_high = hi
+        .wrapping_sub(product_high)
+        .wrapping_sub(u128::from(borrow));
+    while rem_high > 0 || rem_low >= Z_SQUARED {
+        let (low, borrow) = rem_low.overflowing_sub(Z_SQUARED);
+        rem_low = low;
+        rem_high -= u128::from(borrow);
+        quotient += 1;
     }
-    (quotient, rem)
+    (quotient, rem_low)
 }
 
 /// The scalar `q z^2 + r` for 64-bit halves: [`split`] gives back `(q, r)`, so its MSM terms take
@@ -107,6 +128,24 @@ mod tests {
     }
 
     #[test]
+    fn wide_products_match_their_halves() {
+        assert_eq!(mul_wide(u128::MAX, u128::MAX), (u128::MAX - 1, 1));
+        assert_eq!(mul_wide(1 << 64, 1 << 64), (1, 0));
+        assert_eq!(mul_wide(u128::MAX, 2), (1, u128::MAX - 1));
+        assert_eq!(mul_wide(0, u128::MAX), (0, 0));
+        let (a, b) = (
+            0x1234_5678_9abc_def0_u128 << 60 | 7,
+            0xfedc_ba98_u128 << 90 | 3,
+        );
+        let (high, low) = mul_wide(a, b);
+        assert_eq!(low, a.wrapping_mul(b));
+        assert_eq!(
+            Scalar::from_u128(high) * Scalar::from_u128(1 << 64).square() + Scalar::from_u128(low),
+            Scalar::from_u128(a) * Scalar::from_u128(b)
+        );
+    }
+
+    #[test]
     fn split_recomposes_edge_and_random_scalars() {
         let z_squared = Scalar::from_u128(Z_SQUARED);
         let mut scalars = vec![
@@ -120,6 +159,22 @@ mod tests {
         for _ in 0..50 {
             seed = seed.square() + Scalar::from(3u64);
             scalars.push(seed);
+        }
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2000 {
+            let mut limb = || {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x
+            };
+            let limbs = [limb(), limb(), limb(), limb() >> 1];
+            scalars.extend(Option::<Scalar>::from(Scalar::from_u64s_le(&limbs)));
+        }
+        // Multiples of z^2 and their neighbours: remainders 0, 1 and z^2 - 1.
+        for q in [1u64, 2, 3, u64::MAX] {
+            let base = Scalar::from(q) * z_squared;
+            scalars.extend([base, base + Scalar::ONE, base - Scalar::ONE]);
         }
         for k in scalars {
             let (q, r) = split(&k);
