@@ -72,13 +72,17 @@ pub fn split(k: &Scalar) -> (u128, u128) {
 /// The scalar `q z^2 + r` for 64-bit halves: [`split`] gives back `(q, r)`, so its MSM terms take
 /// half the windows of full 128-bit halves.
 pub fn from_halves(q: u64, r: u64) -> Scalar {
-    // q z^2 + r < 2^192: three limbs, below r.
-    let low = u128::from(q) * (Z_SQUARED & u128::from(u64::MAX));
-    let high = u128::from(q) * (Z_SQUARED >> 64) + (low >> 64);
-    let (limb0, carry) = (low as u64).overflowing_add(r);
-    let (limb1, carry) = (high as u64).overflowing_add(u64::from(carry));
-    let limb2 = (high >> 64) as u64 + u64::from(carry);
-    Scalar::from_u64s_le(&[limb0, limb1, limb2, 0]).expect("below 2^192, so below r")
+    // q z^2 + r < 2^192, so below r, and the carry into the high half cannot overflow it.
+    let (high, low) = mul_wide(u128::from(q), Z_SQUARED);
+    let (low, carry) = low.overflowing_add(u128::from(r));
+    let high = high + u128::from(carry);
+    Scalar::from_u64s_le(&[
+        low as u64,
+        (low >> 64) as u64,
+        high as u64,
+        (high >> 64) as u64,
+    ])
+    .expect("below 2^192, so below r")
 }
 
 /// `beta^2 x`, generic so as to take blstrs's base-field type, which blstrs does not export.
