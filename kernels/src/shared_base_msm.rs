@@ -47,6 +47,17 @@ fn windows_for_bits(bits: usize) -> usize {
     (bits + 1).div_ceil(W)
 }
 
+/// Appends one group for [`sum_groups`]: `members`, less the identities it does not take.
+fn push_group(
+    terms: &mut Vec<G1Affine>,
+    lens: &mut Vec<usize>,
+    members: impl Iterator<Item = G1Affine>,
+) {
+    let before = terms.len();
+    terms.extend(members.filter(|point| !bool::from(point.is_identity())));
+    lens.push(terms.len() - before);
+}
+
 /// `out[s] = sum_i scalar_sets[s][i] * points[i]` for each set of scalars (one per point).
 ///
 /// A set takes as many windows as its longest GLV half needs: the 64-bit halves of cell-batch
@@ -126,20 +137,14 @@ pub fn msms(points: &[G1Affine], scalar_sets: &[&[Scalar]]) -> Vec<G1Projective>
     let mut terms = Vec::new();
     let mut lens = Vec::with_capacity(groups / BUCKETS * PARTS);
     for window_buckets in buckets.chunks_exact(BUCKETS) {
-        let mut push_group = |members: &mut dyn Iterator<Item = usize>| {
-            let before = terms.len();
-            terms.extend(
-                members
-                    .map(|b| window_buckets[b - 1])
-                    .filter(|sum| !bool::from(sum.is_identity())),
-            );
-            lens.push(terms.len() - before);
-        };
+        let bucket = |b: usize| window_buckets[b - 1];
         for h in 1..=HIGH_PARTS {
-            push_group(&mut ((h << LOW_BITS)..((h + 1) << LOW_BITS)).filter(|&b| b <= BUCKETS));
+            let members = ((h << LOW_BITS)..((h + 1) << LOW_BITS)).filter(|&b| b <= BUCKETS);
+            push_group(&mut terms, &mut lens, members.map(bucket));
         }
         for l in 1..=LOW_PARTS {
-            push_group(&mut (l..=BUCKETS).step_by(1 << LOW_BITS));
+            let members = (l..=BUCKETS).step_by(1 << LOW_BITS);
+            push_group(&mut terms, &mut lens, members.map(bucket));
         }
     }
     let parts = sum_groups(terms, lens);
@@ -153,15 +158,12 @@ pub fn msms(points: &[G1Affine], scalar_sets: &[&[Scalar]]) -> Vec<G1Projective>
             .map(|bit| (bit, low))
             .chain((0..W - LOW_BITS).map(|bit| (bit, high)))
         {
-            let before = terms.len();
-            terms.extend(
-                numbered
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, sum)| (i + 1) >> bit & 1 == 1 && !bool::from(sum.is_identity()))
-                    .map(|(_, sum)| *sum),
-            );
-            lens.push(terms.len() - before);
+            let members = numbered
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| (i + 1) >> bit & 1 == 1)
+                .map(|(_, sum)| *sum);
+            push_group(&mut terms, &mut lens, members);
         }
     }
     // Each set's sums, bit position `W j + i` for window j and bit i, by double-and-add.
