@@ -101,9 +101,10 @@ pub fn cell_batch_challenge(
 /// `q z^2 + s < 2^192` is below the field order), so `w_k` is uniform over `2^128` values and
 /// that happens with probability at most `2^-128`, the curve's security level (a prover trying
 /// `Q` sets of inputs gets about `Q 2^-128`; the spec's powers give about `Q 2^-243`). Their
-/// 64-bit GLV halves take half the MSM windows of full scalars over the proofs. The challenge still hashes every input as the spec's does, so the verdict is
-/// deterministic: a valid batch always passes, and only an invalid one can, with that
-/// probability, get a verdict other than the spec's.
+/// 64-bit GLV halves take half the MSM windows of full scalars over the proofs. The challenge
+/// still hashes every input as the spec's does, so the verdict is deterministic: a valid batch
+/// always passes, and only an invalid one can, with that probability, get a verdict other than
+/// the spec's.
 pub fn cell_batch_weights(challenge: &Scalar, n: usize) -> Vec<Scalar> {
     let seed = challenge.to_bytes_be();
     (0..n.div_ceil(2) as u64)
