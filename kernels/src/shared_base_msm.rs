@@ -22,7 +22,7 @@ use crate::signed_digits::signed_digits_of_limbs;
 /// Digit width: 6 bits (buckets 1..=32) minimise additions for a few hundred GLV points.
 const W: usize = 6;
 /// Windows covering a 128-bit GLV half with signed digits (the top one takes the last carry).
-const MAX_WINDOWS: usize = 128usize.div_ceil(W);
+const MAX_WINDOWS: usize = windows_for_bits(128);
 /// Buckets a window: signed digits lie in `[-2^(W-1), 2^(W-1)]`.
 const BUCKETS: usize = 1 << (W - 1);
 
@@ -43,7 +43,7 @@ fn digits(value: u128) -> [i32; MAX_WINDOWS] {
 }
 
 /// Windows that the signed digits of values below `2^bits` need: one more bit for the last carry.
-fn windows_for_bits(bits: usize) -> usize {
+const fn windows_for_bits(bits: usize) -> usize {
     (bits + 1).div_ceil(W)
 }
 
@@ -210,7 +210,7 @@ mod tests {
     #[test]
     fn windows_for_bits_leave_room_for_the_last_carry() {
         assert_eq!(windows_for_bits(64), 11);
-        assert_eq!(windows_for_bits(128), MAX_WINDOWS);
+        assert_eq!(windows_for_bits(128), 22);
         for bits in 1..=128usize {
             let top = 1u128 << (bits - 1);
             for value in [top, top | (top - 1), top | (top >> 1)] {
