@@ -4,16 +4,18 @@
 //! Each term `k P` becomes `r P + q (z^2 P)` with halves of at most 128 bits (GLV, see
 //! [`crate::glv`]), each half is cut into signed `W`-bit digits, and every point goes, negated for
 //! a negative digit, into the bucket of its digit in its window; a set has as many windows as its
-//! longest half needs. Every bucket of every window of every MSM is summed in one [`sum_groups`]
-//! pass (affine additions sharing one inversion a level). A window's `sum_b b S_b` then takes two
-//! more passes: writing `b = 4 h + l`, the first sums the buckets of each high part `h` and of
-//! each low part `l`, the second sums those partial sums by the bits of `h` and `l`, one group per
-//! bit position `W j + i` of the whole scalar. The result is a double-and-add over those bit sums:
-//! about half the field multiplications of projective buckets.
+//! longest half needs. The windows of all the MSMs are split between tasks; a task sums every
+//! bucket of its windows in one [`sum_groups`] pass (affine additions sharing one inversion a
+//! level). A window's `sum_b b S_b` then takes two more passes: writing `b = 4 h + l`, the first
+//! sums the buckets of each high part `h` and of each low part `l`, the second sums those partial
+//! sums by the bits of `h` and `l`, one group per bit position `W j + i` of the whole scalar. The
+//! result is a double-and-add over those bit sums: about half the field multiplications of
+//! projective buckets.
 
 use blstrs::{G1Affine, G1Projective, Scalar};
 use group::prime::PrimeCurveAffine;
 use group::Group;
+use rayon::prelude::*;
 
 use crate::affine_sum::sum_groups;
 use crate::glv::{endomorphism, split};
@@ -101,23 +103,64 @@ pub fn msms(points: &[G1Affine], scalar_sets: &[&[Scalar]]) -> Vec<G1Projective>
             windows_for_bits(128 - longest.leading_zeros() as usize)
         })
         .collect();
-    // Pass 1: the groups are the buckets, set by set, window by window, bucket by bucket.
-    let groups = windows.iter().sum::<usize>() * BUCKETS;
-    let mut placed: Vec<(u32, u32)> = Vec::with_capacity(groups / BUCKETS * bases.len());
+    // Every (set, window) pair, set by set; consecutive runs of them go to tasks, each summing
+    // its own windows.
+    let set_digits: Vec<Vec<[i32; MAX_WINDOWS]>> = halves
+        .iter()
+        .map(|set| set.iter().map(|&value| digits(value)).collect())
+        .collect();
+    let jobs: Vec<(usize, usize)> = windows
+        .iter()
+        .enumerate()
+        .flat_map(|(set, &set_windows)| (0..set_windows).map(move |window| (set, window)))
+        .collect();
+    let tasks = rayon::current_num_threads()
+        .min(jobs.len() / WINDOWS_PER_TASK)
+        .max(1);
+    let bit_sums: Vec<G1Affine> = jobs
+        .par_chunks(jobs.len().div_ceil(tasks).max(1))
+        .flat_map_iter(|jobs| bit_sums(&bases, &set_digits, jobs))
+        .collect();
+    // Each set's sums, bit position `W j + i` for window j and bit i, by double-and-add.
+    let mut rest = &bit_sums[..];
+    windows
+        .iter()
+        .map(|&set_windows| {
+            let (set_sums, after) = rest.split_at(set_windows * W);
+            rest = after;
+            set_sums
+                .iter()
+                .rev()
+                .fold(G1Projective::identity(), |acc, sum| acc.double() + sum)
+        })
+        .collect()
+}
+
+/// Fewest windows one task sums: each task pays its own inversions (one a level of its three
+/// passes), about 40 µs, against about 200 µs of additions a window.
+const WINDOWS_PER_TASK: usize = 4;
+
+/// The `W` bit sums of each `(set, window)` in `jobs`, in order: `sum_b b S_b` of the window's
+/// buckets `S_b`, split by the bits of `b`.
+fn bit_sums(
+    bases: &[[G1Affine; 2]],
+    set_digits: &[Vec<[i32; MAX_WINDOWS]>],
+    jobs: &[(usize, usize)],
+) -> Vec<G1Affine> {
+    // Pass 1: the groups are the buckets, job by job, bucket by bucket.
+    let groups = jobs.len() * BUCKETS;
+    let mut placed: Vec<(u32, u32)> = Vec::with_capacity(jobs.len() * bases.len());
     let mut lens = vec![0usize; groups];
-    let mut first_group = 0;
-    for (set_halves, &set_windows) in halves.iter().zip(&windows) {
-        for (half, &value) in set_halves.iter().enumerate() {
-            for (window, &digit) in digits(value)[..set_windows].iter().enumerate() {
-                if digit == 0 {
-                    continue;
-                }
-                let group = first_group + window * BUCKETS + digit.unsigned_abs() as usize - 1;
-                lens[group] += 1;
-                placed.push((group as u32, (2 * half + usize::from(digit < 0)) as u32));
+    for (job, &(set, window)) in jobs.iter().enumerate() {
+        for (half, digits) in set_digits[set].iter().enumerate() {
+            let digit = digits[window];
+            if digit == 0 {
+                continue;
             }
+            let group = job * BUCKETS + digit.unsigned_abs() as usize - 1;
+            lens[group] += 1;
+            placed.push((group as u32, (2 * half + usize::from(digit < 0)) as u32));
         }
-        first_group += set_windows * BUCKETS;
     }
     let mut starts = Vec::with_capacity(groups);
     let mut next = 0;
@@ -135,7 +178,7 @@ pub fn msms(points: &[G1Affine], scalar_sets: &[&[Scalar]]) -> Vec<G1Projective>
     // Pass 2: with `b = 4 h + l`, a window's `sum_b b S_b` is `4 sum_h h U_h + sum_l l V_l`, for
     // `U_h` the sum of its buckets of high part `h > 0` and `V_l` of those of low part `l > 0`.
     let mut terms = Vec::new();
-    let mut lens = Vec::with_capacity(groups / BUCKETS * PARTS);
+    let mut lens = Vec::with_capacity(jobs.len() * PARTS);
     for window_buckets in buckets.chunks_exact(BUCKETS) {
         let bucket = |b: usize| window_buckets[b - 1];
         for h in 1..=HIGH_PARTS {
@@ -151,7 +194,7 @@ pub fn msms(points: &[G1Affine], scalar_sets: &[&[Scalar]]) -> Vec<G1Projective>
     // Pass 3: per window and bit position i, the parts whose `l` (below `LOW_BITS`) or `h` (from
     // `LOW_BITS` on) has that bit set.
     let mut terms = Vec::new();
-    let mut lens = Vec::with_capacity(groups / BUCKETS * W);
+    let mut lens = Vec::with_capacity(jobs.len() * W);
     for window_parts in parts.chunks_exact(PARTS) {
         let (high, low) = window_parts.split_at(HIGH_PARTS);
         for (bit, numbered) in (0..LOW_BITS)
@@ -166,20 +209,7 @@ pub fn msms(points: &[G1Affine], scalar_sets: &[&[Scalar]]) -> Vec<G1Projective>
             push_group(&mut terms, &mut lens, members);
         }
     }
-    // Each set's sums, bit position `W j + i` for window j and bit i, by double-and-add.
-    let bit_sums = sum_groups(terms, lens);
-    let mut rest = &bit_sums[..];
-    windows
-        .iter()
-        .map(|&set_windows| {
-            let (set_sums, after) = rest.split_at(set_windows * W);
-            rest = after;
-            set_sums
-                .iter()
-                .rev()
-                .fold(G1Projective::identity(), |acc, sum| acc.double() + sum)
-        })
-        .collect()
+    sum_groups(terms, lens)
 }
 
 #[cfg(test)]
@@ -251,10 +281,25 @@ mod tests {
             .collect();
         let zero = vec![Scalar::ZERO; 60];
         let sets: [&[Scalar]; 5] = [&full, &small, &equal, &halves, &zero];
-        let sums = msms(&points, &sets);
-        for (sum, scalars) in sums.iter().zip(sets) {
-            assert_eq!(*sum, naive(&points, scalars));
+        let expected: Vec<G1Projective> = sets.iter().map(|set| naive(&points, set)).collect();
+        // One thread sums every window in one task; more split them (22 + 11 + 22 windows here).
+        for threads in [1, 3, 16] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("thread pool");
+            assert_eq!(
+                pool.install(|| msms(&points, &sets)),
+                expected,
+                "{threads} threads"
+            );
+            assert_eq!(
+                pool.install(|| msms(&points, &sets[3..4])),
+                expected[3..4],
+                "{threads} threads, one set"
+            );
         }
         assert_eq!(msms(&[], &[&[]]), vec![G1Projective::identity()]);
+        assert_eq!(msms(&points, &[]), Vec::<G1Projective>::new());
     }
 }
