@@ -173,37 +173,45 @@ impl KzgSettings {
                 per_coset[index].get_or_insert_with(|| vec![Scalar::ZERO; FIELD_ELEMENTS_PER_CELL]);
             add_weighted(acc, cell, &weights[k]);
         }
-        let interpolated = interpolate_cells_sum(
-            self,
-            per_coset
-                .iter()
-                .enumerate()
-                .filter_map(|(index, combined)| Some((index, combined.as_deref()?))),
-        );
-        // Over the fixed points [s^0]..[s^63]: precomputed tables instead of Pippenger.
-        let rli = backend.g1_fixed_base_msms(self.cell_interpolation_table(), &[interpolated])[0];
-        // LL = sum_k w_k proof_k, paired with [s^64]; RLP = sum_k w_k h_k^64 proof_k and
-        // RLC = sum_i weight_i C_i (weight_i = sum of w_k over the cells of commitment i) go into
-        // the same pairing: MSMs over the same points (proofs, then commitments), done together.
-        let mut lincomb_points = proof_points;
-        lincomb_points.extend_from_slice(&unique_points);
-        let mut ll_scalars = weights.clone();
-        ll_scalars.resize(lincomb_points.len(), Scalar::ZERO);
-        let mut rl_scalars: Vec<Scalar> = indices
+        let combined: Vec<(usize, &[Scalar])> = per_coset
             .iter()
-            .zip(&weights)
-            .map(|(&index, w)| {
-                w * coset_shift(self, index).pow_vartime([FIELD_ELEMENTS_PER_CELL as u64])
-            })
+            .enumerate()
+            .filter_map(|(index, combined)| Some((index, combined.as_deref()?)))
             .collect();
-        rl_scalars.resize(lincomb_points.len(), Scalar::ZERO);
-        for (k, &i) in commitment_indices.iter().enumerate() {
-            rl_scalars[n + i as usize] += weights[k];
-        }
-        let [ll, rlc_plus_rlp] = backend
-            .g1_msms(&lincomb_points, &[&ll_scalars, &rl_scalars])
-            .try_into()
-            .expect("one sum per set of scalars");
+        // RLI and the MSMs over the proofs do not depend on each other: side by side.
+        let (rli, [ll, rlc_plus_rlp]) = rayon::join(
+            || {
+                let interpolated = interpolate_cells_sum(self, &combined);
+                // Over the fixed points [s^0]..[s^63]: precomputed tables instead of Pippenger.
+                backend.g1_fixed_base_msms(self.cell_interpolation_table(), &[interpolated])[0]
+            },
+            || {
+                // LL = sum_k w_k proof_k, paired with [s^64]; RLP = sum_k w_k h_k^64 proof_k and
+                // RLC = sum_i weight_i C_i (weight_i = sum of w_k over the cells of commitment
+                // i) go into the same pairing: MSMs over the same points (proofs, then
+                // commitments), done together.
+                let mut lincomb_points = proof_points;
+                lincomb_points.extend_from_slice(&unique_points);
+                let mut ll_scalars = weights.clone();
+                ll_scalars.resize(lincomb_points.len(), Scalar::ZERO);
+                let mut rl_scalars: Vec<Scalar> = indices
+                    .iter()
+                    .zip(&weights)
+                    .map(|(&index, w)| {
+                        w * coset_shift(self, index).pow_vartime([FIELD_ELEMENTS_PER_CELL as u64])
+                    })
+                    .collect();
+                rl_scalars.resize(lincomb_points.len(), Scalar::ZERO);
+                for (k, &i) in commitment_indices.iter().enumerate() {
+                    rl_scalars[n + i as usize] += weights[k];
+                }
+                let sums: [G1Projective; 2] = backend
+                    .g1_msms(&lincomb_points, &[&ll_scalars, &rl_scalars])
+                    .try_into()
+                    .expect("one sum per set of scalars");
+                sums
+            },
+        );
         let ll = ll.to_affine();
         let rl = (rlc_plus_rlp - rli).to_affine();
         Ok(pairing_check(&[
@@ -214,7 +222,7 @@ impl KzgSettings {
 
     /// All 128 cells and proofs from at least half of the cells, given at strictly ascending
     /// indices.
-    pub fn recover_cells_and_kzg_proofs<E: AsRef<[u8]>>(
+    pub fn recover_cells_and_kzg_proofs<E: AsRef<[u8]> + Sync>(
         &self,
         cell_indices: &[u64],
         cells: &[E],
@@ -243,7 +251,7 @@ impl KzgSettings {
             indices.push(index);
         }
         let evals: Vec<Vec<Scalar>> = cells
-            .iter()
+            .par_iter()
             .map(|c| cell_to_scalars(c.as_ref()))
             .collect::<Result<_, _>>()?;
         let coeffs = recover_coeffs(self, &indices, &evals);
@@ -254,7 +262,7 @@ impl KzgSettings {
 fn cells_from_coeffs(settings: &KzgSettings, coeffs: &[Scalar]) -> Vec<Cell> {
     debug_assert_eq!(BYTES_PER_CELL, FIELD_ELEMENTS_PER_CELL * 32);
     extend(settings, coeffs)
-        .chunks_exact(FIELD_ELEMENTS_PER_CELL)
+        .par_chunks_exact(FIELD_ELEMENTS_PER_CELL)
         .map(scalars_to_cell)
         .collect()
 }
