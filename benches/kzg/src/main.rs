@@ -55,7 +55,9 @@ fn parse_options() -> Options {
             "--help" | "-h" => {
                 println!(
                     "kzg-bench [--blobs N (default 8)] [--reps R (default 3, best kept)] [--only NAME] [--warm-up P]\n\
-                     Times kernels, c-kzg and rust_eth_kzg (precompute 8) on the same blobs.\n\
+                     Times kernels, c-kzg and rust_eth_kzg (precompute 8) on the same blobs: on one thread,\n\
+                     then on all cores with the blobs in parallel (throughput), then on all cores one blob at\n\
+                     a time (latency: how well one call spreads over the cores; c-kzg runs each call on one).\n\
                      --only NAME runs the operations whose name contains NAME (verify, encode_chunked, ...).\n\
                      --warm-up P runs P untimed passes over those operations on all cores before timing them there (default 2)."
                 );
@@ -345,6 +347,12 @@ fn main() {
             "all cores ({cores} threads, blobs in parallel, {} warm-up passes)",
             options.warm_up
         ),
+        &rows,
+        options.blobs,
+    );
+    let rows = run_all(&inputs, &ours, ckzg, &reth, options.reps, false, &wanted);
+    print_rows(
+        &format!("all cores ({cores} threads, one blob at a time)"),
         &rows,
         options.blobs,
     );
