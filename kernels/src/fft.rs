@@ -18,10 +18,6 @@ const SERIAL_FFT_MAX: usize = 1024;
 const SCALAR_BUTTERFLIES_PER_TASK: usize = 512;
 /// Elementwise products (coset factors, `1/n`) one task takes at least.
 const SCALAR_PRODUCTS_PER_TASK: usize = 1024;
-/// Twiddle multiplications of a G1 transform stage one task takes at least: each task's batch
-/// pays nine field inversions (affine inputs and odd multiples, about 4 µs each) against about
-/// 100 µs a multiplication, so smaller tasks would cost more in inversions than they save.
-const G1_TWIDDLES_PER_TASK: usize = 8;
 /// Butterflies of a G1 transform stage one task takes at least (two point additions each).
 const G1_BUTTERFLIES_PER_TASK: usize = 8;
 
@@ -100,7 +96,7 @@ fn butterfly(u: &mut Scalar, t: &mut Scalar, k: usize, twiddles: &[Scalar], stri
 }
 
 /// [`fft_in_place`] over G1: each stage's twiddle multiplications go together through
-/// [`scale_each`] (shared inversions, mixed additions), split between tasks, before its
+/// [`scale_each`] (shared inversions, mixed additions, spread over the pool) before its
 /// butterflies.
 pub fn g1_fft_in_place(values: &mut [G1Projective], root: Scalar) {
     let n = values.len();
@@ -120,7 +116,7 @@ pub fn g1_fft_in_place(values: &mut [G1Projective], root: Scalar) {
             .flat_map(|start| (1..half).map(move |k| (start + half + k, twiddles[k * stride])))
             .unzip();
         let points: Vec<G1Projective> = slots.iter().map(|&i| values[i]).collect();
-        for (&i, product) in slots.iter().zip(scale_in_tasks(&points, &factors)) {
+        for (&i, product) in slots.iter().zip(scale_each(&points, &factors)) {
             values[i] = product;
         }
         values.par_chunks_mut(2 * half).for_each(|block| {
@@ -136,19 +132,6 @@ pub fn g1_fft_in_place(values: &mut [G1Projective], root: Scalar) {
         });
         half *= 2;
     }
-}
-
-/// [`scale_each`] split into one task per thread, none under [`G1_TWIDDLES_PER_TASK`] products.
-fn scale_in_tasks(points: &[G1Projective], scalars: &[Scalar]) -> Vec<G1Projective> {
-    let tasks = rayon::current_num_threads()
-        .min(points.len() / G1_TWIDDLES_PER_TASK)
-        .max(1);
-    let per_task = points.len().div_ceil(tasks).max(1);
-    points
-        .par_chunks(per_task)
-        .zip(scalars.par_chunks(per_task))
-        .flat_map_iter(|(points, scalars)| scale_each(points, scalars))
-        .collect()
 }
 
 /// In-place inverse transform: `fft` with `root^-1`, scaled by `1/n`.
