@@ -1,13 +1,16 @@
 //! Many small multi-scalar multiplications over fixed points (FK20's 128 rows of 64 points).
 //!
-//! Scalars become signed `w`-bit digits. The points of a row go in pairs `(P, Q)`, and each pair
+//! Each scalar `k` becomes `r + q z^2` with 128-bit halves (GLV, see [`crate::glv`]), and each
+//! half signed `w`-bit digits. The points of a row go in pairs `(P, Q)`, and each pair
 //! gets a table of its combinations `a P + b Q` for digits `a, b` (one of each `±(a, b)`, the
 //! other is the negation): one window of a pair is then one table entry, half the additions of a
 //! table per point with the same digits. With 5-bit digits a pair table holds 544 points, 272 per
 //! point, where single tables of 10-bit digits (as few additions) would hold 512 per point.
 //! A few rows at a time, the selected entries of every window of every row are summed with
-//! batch-affine additions ([`crate::affine_sum`]); each row's window sums are then combined with
-//! `w` doublings between windows.
+//! batch-affine additions ([`crate::affine_sum`]), the low halves' digits of a window in one group
+//! and the high halves' in another. Each row's window sums are then combined with `w` doublings
+//! between windows, the high halves' sums moved by the endomorphism (`z^2 S`, one field
+//! multiplication): half the doublings of full-length digits, with as many table lookups.
 
 use blstrs::{G1Affine, G1Projective, Scalar};
 use group::prime::PrimeCurveAffine;
@@ -15,8 +18,9 @@ use group::Group;
 use rayon::prelude::*;
 
 use crate::affine_sum::{add_and_subtract_each, add_each, double_each, sum_groups};
+use crate::glv::{endomorphism, split};
 use crate::limits::{FIXED_BASE_TERMS_PER_BATCH as TERMS_PER_BATCH, FIXED_BASE_WINDOW_BITS as W};
-use crate::signed_digits::signed_digits;
+use crate::signed_digits::signed_digits_of_limbs;
 
 /// Largest digit magnitude: digits are in `[-2^(w-1), 2^(w-1)]`.
 const HALF: usize = 1 << (W - 1);
@@ -25,8 +29,10 @@ const SPAN: usize = 2 * HALF + 1;
 /// Entries of a pair table: `b Q` for `b` in `1..=HALF`, then `a P + b Q` for `a` in `1..=HALF`
 /// and `b` in `-HALF..=HALF`.
 const ENTRIES: usize = HALF + HALF * SPAN;
-/// Signed digits per scalar: scalars are below 2^255, and the top digit absorbs the last carry.
-const WINDOWS: usize = 255 / W + 1;
+/// Signed digits of a 128-bit GLV half: the top digit absorbs the last carry.
+const HALF_WINDOWS: usize = 128 / W + 1;
+/// Signed digits per scalar, both halves: the low half's, then the high half's.
+const WINDOWS: usize = 2 * HALF_WINDOWS;
 
 /// Where `a P + b Q` is in a pair table, and whether the entry must be negated; `None` for
 /// `a = b = 0`.
@@ -170,16 +176,20 @@ impl FixedBaseTable {
         for (row, scalars) in rows {
             assert_eq!(scalars.len(), self.points_per_row, "one scalar per point");
             for (d, scalar) in digits.iter_mut().zip(scalars.iter()) {
-                signed_digits(scalar, W, d);
+                let (q, r) = split(scalar);
+                let (low, high) = d.split_at_mut(HALF_WINDOWS);
+                signed_digits_of_limbs(&[r as u64, (r >> 64) as u64], W, low);
+                signed_digits_of_limbs(&[q as u64, (q >> 64) as u64], W, high);
             }
             let table = &self.rows[*row];
             let skip_identity = self.has_identity[*row];
-            // Groups row by row, most significant window first.
+            // Groups row by row, most significant window first, its low halves' group before its
+            // high halves'.
             entries.clear();
-            for window in (0..WINDOWS).rev() {
+            for digit in (0..HALF_WINDOWS).rev().flat_map(|w| [w, HALF_WINDOWS + w]) {
                 let before = entries.len();
                 for (pair, d) in digits.chunks_exact(2).enumerate() {
-                    let Some((entry, negate)) = pair_entry(d[0][window], d[1][window]) else {
+                    let Some((entry, negate)) = pair_entry(d[0][digit], d[1][digit]) else {
                         continue;
                     };
                     let entry = pair * ENTRIES + entry;
@@ -201,16 +211,19 @@ impl FixedBaseTable {
                 *term = -*term;
             }
         }
-        // Row by row, window by window: acc = 2^w * acc + window sum.
+        // Row by row, window by window: acc = 2^w * acc + low sum + z^2 * high sum.
         sum_groups(terms, lens)
             .chunks_exact(WINDOWS)
             .map(|window_sums| {
                 let mut acc = G1Projective::identity();
-                for sum in window_sums {
-                    for _ in 0..W {
-                        acc = acc.double();
+                for (window, sums) in window_sums.chunks_exact(2).enumerate() {
+                    if window > 0 {
+                        for _ in 0..W {
+                            acc = acc.double();
+                        }
                     }
-                    acc += sum;
+                    acc += sums[0];
+                    acc += endomorphism(&sums[1]);
                 }
                 acc
             })
@@ -241,7 +254,9 @@ mod tests {
         let rows = vec![points.clone(), repeated.clone()];
         let table = FixedBaseTable::new(&rows);
         let big = -Scalar::from(12345u64);
-        let first: Vec<Scalar> = (0..9u64).map(|i| big * Scalar::from(i + 2)).collect();
+        let mut first: Vec<Scalar> = (0..9u64).map(|i| big * Scalar::from(i + 2)).collect();
+        // The largest scalar: both of its GLV halves near their largest.
+        first[8] = -Scalar::ONE;
         let mut second = vec![Scalar::ZERO; 9];
         for (slot, value) in second.iter_mut().zip([5u64, 59, 5, 5]) {
             *slot = Scalar::from(value);

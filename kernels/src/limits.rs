@@ -48,11 +48,11 @@ pub const TRUSTED_SETUP_BYTES: usize =
 pub const MAX_CHUNKS: usize = 4096;
 
 /// Digit width of the fixed-base MSM behind FK20, whose points go in pairs with a table of all
-/// `a P + b Q` (544 entries for 5 bits): 52 windows of one addition per pair, as few additions as
-/// 10-bit tables per point would need (26 windows per point) in half their memory (214 MB for
-/// FK20's 8192 points instead of 400 MB); measured about 15% faster than 8-bit tables per point
-/// (100 MB, 32 windows per point), which were 20% faster than 6 bits and 35% faster than blst's
-/// Pippenger.
+/// `a P + b Q` (544 entries for 5 bits): 52 windows (26 a GLV half) of one addition per pair, as
+/// few additions as 10-bit tables per point would need (26 windows per point) in half their memory
+/// (214 MB for FK20's 8192 points instead of 400 MB); measured about 15% faster than 8-bit tables
+/// per point (100 MB, 32 windows per point), which were 20% faster than 6 bits and 35% faster than
+/// blst's Pippenger.
 pub const FIXED_BASE_WINDOW_BITS: usize = 5;
 
 /// Window of the shifted-base MSM behind commitments: the 4096 Lagrange points are stored with
