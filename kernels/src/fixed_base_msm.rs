@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use crate::affine_sum::{add_and_subtract_each, add_each, double_each, sum_groups};
 use crate::glv::{endomorphism, split};
 use crate::limits::{FIXED_BASE_TERMS_PER_BATCH as TERMS_PER_BATCH, FIXED_BASE_WINDOW_BITS as W};
-use crate::signed_digits::signed_digits_of_limbs;
+use crate::signed_digits::signed_digits_of_u128;
 
 /// Largest digit magnitude: digits are in `[-2^(w-1), 2^(w-1)]`.
 const HALF: usize = 1 << (W - 1);
@@ -178,8 +178,8 @@ impl FixedBaseTable {
             for (d, scalar) in digits.iter_mut().zip(scalars.iter()) {
                 let (q, r) = split(scalar);
                 let (low, high) = d.split_at_mut(HALF_WINDOWS);
-                signed_digits_of_limbs(&[r as u64, (r >> 64) as u64], W, low);
-                signed_digits_of_limbs(&[q as u64, (q >> 64) as u64], W, high);
+                signed_digits_of_u128(r, W, low);
+                signed_digits_of_u128(q, W, high);
             }
             let table = &self.rows[*row];
             let skip_identity = self.has_identity[*row];

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use crate::affine_sum::sum_groups;
 use crate::glv::{endomorphism, split};
-use crate::signed_digits::signed_digits_of_limbs;
+use crate::signed_digits::signed_digits_of_u128;
 
 /// Digit width: 6 bits (buckets 1..=32) minimise additions for a few hundred GLV points.
 const W: usize = 6;
@@ -40,7 +40,7 @@ const PARTS: usize = HIGH_PARTS + LOW_PARTS;
 /// The signed base-2^`W` digits of a 128-bit value, least significant first.
 fn digits(value: u128) -> [i32; MAX_WINDOWS] {
     let mut out = [0i32; MAX_WINDOWS];
-    signed_digits_of_limbs(&[value as u64, (value >> 64) as u64], W, &mut out);
+    signed_digits_of_u128(value, W, &mut out);
     out
 }
 

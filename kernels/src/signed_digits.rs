@@ -1,5 +1,5 @@
-//! Signed base-2^w recoding, shared by the fixed-base MSMs (of scalars) and the shared-base MSM
-//! (of 128-bit GLV halves): digits in `[-2^(w-1), 2^(w-1)]` halve what a table or a set of
+//! Signed base-2^w recoding, shared by the MSMs of whole scalars (commitments) and of 128-bit GLV
+//! halves (FK20's rows, verification's sums over the proofs): digits in `[-2^(w-1), 2^(w-1)]` halve what a table or a set of
 //! buckets must hold, since `-P` is `P` with `y` negated.
 
 use blstrs::Scalar;
@@ -15,9 +15,15 @@ pub(crate) fn signed_digits(scalar: &Scalar, bits: usize, out: &mut [i32]) {
     signed_digits_of_limbs(&limbs, bits, out);
 }
 
+/// [`signed_digits`] of a 128-bit value (a GLV half); `out` needs `128 / bits + 1` digits at
+/// least.
+pub(crate) fn signed_digits_of_u128(value: u128, bits: usize, out: &mut [i32]) {
+    signed_digits_of_limbs(&[value as u64, (value >> 64) as u64], bits, out);
+}
+
 /// [`signed_digits`] of the integer with little-endian 64-bit `limbs`; `out` must have room for
 /// the last carry.
-pub(crate) fn signed_digits_of_limbs(limbs: &[u64], bits: usize, out: &mut [i32]) {
+fn signed_digits_of_limbs(limbs: &[u64], bits: usize, out: &mut [i32]) {
     debug_assert!(
         (1..=30).contains(&bits),
         "digits fit an i32 with room for the carry"
