@@ -7,6 +7,7 @@ use ff::Field;
 use group::prime::PrimeCurveAffine;
 use group::{Curve, Group};
 
+use crate::curve::to_affine_batch;
 use crate::field::{batch_invert, batch_invert_nonzero};
 
 /// Sums each group of `points`: group `g` is the next `lens[g]` points, none the identity.
@@ -90,9 +91,7 @@ pub fn double_each(points: &[G1Affine]) -> Vec<G1Affine> {
         .iter()
         .map(|p| G1Projective::from(p).double())
         .collect();
-    let mut out = vec![G1Affine::identity(); points.len()];
-    G1Projective::batch_normalize(&doubles, &mut out);
-    out
+    to_affine_batch(&doubles)
 }
 
 /// `acc[i] += points[i]` for every `i`, in affine coordinates with one shared inversion; neither

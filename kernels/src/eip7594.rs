@@ -4,11 +4,10 @@ use std::collections::HashMap;
 
 use blstrs::{G1Affine, G1Projective, Scalar};
 use ff::Field;
-use group::prime::PrimeCurveAffine;
 use group::Curve;
 use rayon::prelude::*;
 
-use crate::curve::{g1_from_bytes, pairing_check, G1Bytes};
+use crate::curve::{g1_from_bytes, pairing_check, to_affine_batch, G1Bytes};
 use crate::erasure::{coset_shift, evals_to_coeffs, extend, interpolate_cells_sum, recover_coeffs};
 use crate::error::KzgError;
 use crate::fiat_shamir::{cell_batch_challenge, cell_batch_weights};
@@ -86,8 +85,7 @@ impl KzgSettings {
         let cells = cells_from_coeffs(self, coeffs);
         let mut proofs = self.fk20().proofs(coeffs, self.backend.as_ref());
         bit_reverse_permute(&mut proofs);
-        let mut affine = vec![G1Affine::identity(); proofs.len()];
-        G1Projective::batch_normalize(&proofs, &mut affine);
+        let affine = to_affine_batch(&proofs);
         (cells, affine.iter().map(G1Affine::to_compressed).collect())
     }
 

@@ -3,11 +3,11 @@
 
 use blstrs::{G1Affine, G1Projective, Scalar};
 use ff::Field;
-use group::prime::PrimeCurveAffine;
-use group::{Curve, Group};
+use group::Group;
 use rayon::prelude::*;
 
 use crate::backend::ComputeBackend;
+use crate::curve::to_affine_batch;
 use crate::field::root_of_unity;
 use crate::fixed_base_msm::FixedBaseTable;
 use crate::limits::{
@@ -122,9 +122,7 @@ pub fn columns(g1_monomial: &[G1Affine], backend: &dyn ComputeBackend) -> Vec<Ve
         .map(|row| {
             let projective: Vec<G1Projective> =
                 per_offset.iter().map(|column| column[row]).collect();
-            let mut affine = vec![G1Affine::identity(); FIELD_ELEMENTS_PER_CELL];
-            G1Projective::batch_normalize(&projective, &mut affine);
-            affine
+            to_affine_batch(&projective)
         })
         .collect()
 }

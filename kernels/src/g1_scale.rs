@@ -10,10 +10,11 @@
 
 use blstrs::{G1Affine, G1Projective, Scalar};
 use group::prime::PrimeCurveAffine;
-use group::{Curve, Group};
+use group::Group;
 use rayon::prelude::*;
 
 use crate::affine_sum::{add_each, double_each};
+use crate::curve::to_affine_batch;
 use crate::glv::{endomorphism, split};
 
 /// NAF width: digits are odd and below `2^(W-1)` in magnitude.
@@ -60,8 +61,7 @@ fn naf(mut value: u128) -> [i8; DIGITS] {
 /// point by point.
 pub fn scale_each(points: &[G1Projective], scalars: &[Scalar]) -> Vec<G1Projective> {
     assert_eq!(points.len(), scalars.len(), "one scalar per point");
-    let mut affine = vec![G1Affine::identity(); points.len()];
-    G1Projective::batch_normalize(points, &mut affine);
+    let affine = to_affine_batch(points);
     // The identity has no affine multiples to add: its products stay the identity.
     let kept: Vec<usize> = (0..points.len())
         .filter(|&i| !bool::from(affine[i].is_identity()))

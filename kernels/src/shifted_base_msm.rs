@@ -9,10 +9,11 @@
 
 use blstrs::{G1Affine, G1Projective, Scalar};
 use group::prime::PrimeCurveAffine;
-use group::{Curve, Group};
+use group::Group;
 use rayon::prelude::*;
 
 use crate::affine_sum::sum_groups;
+use crate::curve::to_affine_batch;
 use crate::limits::COMMIT_WINDOW_BITS as W;
 use crate::signed_digits::signed_digits;
 
@@ -50,9 +51,7 @@ impl ShiftedBaseTable {
                         }
                     }
                 }
-                let mut affine = vec![G1Affine::identity(); projective.len()];
-                G1Projective::batch_normalize(&projective, &mut affine);
-                affine
+                to_affine_batch(&projective)
             })
             .collect();
         Self {
@@ -171,6 +170,7 @@ fn times_small(point: &G1Projective, k: usize) -> G1Projective {
 mod tests {
     use super::*;
     use ff::Field;
+    use group::Curve;
 
     #[test]
     fn msm_matches_naive_sum_with_zero_one_and_repeated_scalars() {
