@@ -68,8 +68,20 @@ pub fn recover_coeffs(
         .collect();
     backend.fr_ifft(&mut product, settings.root_ext);
 
+    // The quotient (E Z) / Z has degree below 4096, so its values on the 4096-point coset
+    // g <w^2> determine it. There x^4096 = g^4096, so E Z, of degree below 8192, takes the values
+    // of its coefficients folded in half, `c_j + g^4096 c_(j + 4096)`: transforms of half the
+    // size on the coset, both ways.
     let shift = Scalar::MULTIPLICATIVE_GENERATOR;
-    backend.fr_coset_fft(&mut product, settings.root_ext, shift);
+    let fold = shift.pow_vartime([FIELD_ELEMENTS_PER_BLOB as u64]);
+    let (low, high) = product.split_at(FIELD_ELEMENTS_PER_BLOB);
+    let mut quotient: Vec<Scalar> = low
+        .par_iter()
+        .zip(high)
+        .map(|(low, high)| low + fold * high)
+        .collect();
+    backend.fr_coset_fft(&mut quotient, settings.root_blob, shift);
+    // Z(g w^(2i)) = z(g^64 w_128^(2i)): the even values of z's 128-point transform on its coset.
     let mut zero_coset_inv = short_zero;
     backend.fr_coset_fft(
         &mut zero_coset_inv,
@@ -77,13 +89,11 @@ pub fn recover_coeffs(
         shift.pow_vartime([FIELD_ELEMENTS_PER_CELL as u64]),
     );
     crate::field::batch_invert(&mut zero_coset_inv);
-    let mut quotient: Vec<Scalar> = product
-        .par_iter()
+    quotient
+        .par_iter_mut()
         .enumerate()
-        .map(|(i, p)| p * zero_coset_inv[i % CELLS_PER_EXT_BLOB])
-        .collect();
-    backend.fr_coset_ifft(&mut quotient, settings.root_ext, shift);
-    quotient.truncate(FIELD_ELEMENTS_PER_BLOB);
+        .for_each(|(i, q)| *q *= zero_coset_inv[2 * i % CELLS_PER_EXT_BLOB]);
+    backend.fr_coset_ifft(&mut quotient, settings.root_blob, shift);
     quotient
 }
 
