@@ -38,6 +38,18 @@ fn eip4844_refuses_bad_lengths_elements_and_points() {
             index: 9
         })
     );
+    // Bad elements in different parsing tasks: the error names the first.
+    let mut several = good.clone();
+    for index in [4095, 3000, 700] {
+        several[32 * index..32 * (index + 1)].fill(0xff);
+    }
+    assert_eq!(
+        s.compute_cells_and_kzg_proofs(&several),
+        Err(KzgError::NonCanonicalFieldElement {
+            what: "blob",
+            index: 700
+        })
+    );
     assert_eq!(
         s.compute_kzg_proof(&good, &[0xff; 32]),
         Err(KzgError::NonCanonicalFieldElement {
