@@ -8,7 +8,9 @@ use group::Curve;
 use rayon::prelude::*;
 
 use crate::curve::{g1_from_bytes, pairing_check, to_affine_batch, G1Bytes};
-use crate::erasure::{coset_shift, evals_to_coeffs, extend, interpolate_cells_sum, recover_coeffs};
+use crate::erasure::{
+    coset_shift, evals_to_coeffs, extend, extend_second_half, interpolate_cells_sum, recover_coeffs,
+};
 use crate::error::KzgError;
 use crate::fiat_shamir::{cell_batch_challenge, cell_batch_weights};
 use crate::field::{add_weighted, bit_reverse_permute, CanonicalLimbs};
@@ -65,7 +67,7 @@ impl KzgSettings {
     pub fn compute_cells(&self, blob: &[u8]) -> Result<Vec<Cell>, KzgError> {
         let evals = blob_to_scalars(blob)?;
         let coeffs = evals_to_coeffs(self, &evals);
-        Ok(cells_from_coeffs(self, &coeffs))
+        Ok(systematic_cells(self, blob, &coeffs))
     }
 
     /// The 128 cells of a blob's extension and their proofs (FK20).
@@ -75,18 +77,16 @@ impl KzgSettings {
     ) -> Result<(Vec<Cell>, Vec<G1Bytes>), KzgError> {
         let evals = blob_to_scalars(blob)?;
         let coeffs = evals_to_coeffs(self, &evals);
-        Ok(self.cells_and_proofs_from_coeffs(&coeffs))
+        let cells = systematic_cells(self, blob, &coeffs);
+        Ok((cells, self.proofs_from_coeffs(&coeffs)))
     }
 
-    pub(crate) fn cells_and_proofs_from_coeffs(
-        &self,
-        coeffs: &[Scalar],
-    ) -> (Vec<Cell>, Vec<G1Bytes>) {
-        let cells = cells_from_coeffs(self, coeffs);
+    /// The 128 cell proofs (FK20), serialized, in cell order.
+    fn proofs_from_coeffs(&self, coeffs: &[Scalar]) -> Vec<G1Bytes> {
         let mut proofs = self.fk20().proofs(coeffs, self.backend.as_ref());
         bit_reverse_permute(&mut proofs);
         let affine = to_affine_batch(&proofs);
-        (cells, affine.iter().map(G1Affine::to_compressed).collect())
+        affine.iter().map(G1Affine::to_compressed).collect()
     }
 
     /// Checks cell proofs, possibly from many blobs, with one pairing check. An empty batch is
@@ -253,10 +253,30 @@ impl KzgSettings {
             .map(|c| cell_to_scalars(c.as_ref()))
             .collect::<Result<_, _>>()?;
         let coeffs = recover_coeffs(self, &indices, &evals);
-        Ok(self.cells_and_proofs_from_coeffs(&coeffs))
+        Ok((
+            cells_from_coeffs(self, &coeffs),
+            self.proofs_from_coeffs(&coeffs),
+        ))
     }
 }
 
+/// The cells of a validated blob: the code is systematic, so the first half are the blob's own
+/// bytes (the extension's first 4096 values in bit-reversed order are the blob's), and only the
+/// second half is computed, by a transform of half the size ([`extend_second_half`]).
+fn systematic_cells(settings: &KzgSettings, blob: &[u8], coeffs: &[Scalar]) -> Vec<Cell> {
+    let mut cells: Vec<Cell> = blob
+        .chunks_exact(BYTES_PER_CELL)
+        .map(|chunk| chunk.try_into().expect("a blob is whole cells"))
+        .collect();
+    cells.par_extend(
+        extend_second_half(settings, coeffs)
+            .par_chunks_exact(FIELD_ELEMENTS_PER_CELL)
+            .map(scalars_to_cell),
+    );
+    cells
+}
+
+/// All 128 cells from the blob polynomial's coefficients (recovery, where the blob is not at hand).
 fn cells_from_coeffs(settings: &KzgSettings, coeffs: &[Scalar]) -> Vec<Cell> {
     debug_assert_eq!(BYTES_PER_CELL, FIELD_ELEMENTS_PER_CELL * 32);
     extend(settings, coeffs)

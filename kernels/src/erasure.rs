@@ -30,6 +30,18 @@ pub fn extend(settings: &KzgSettings, coeffs: &[Scalar]) -> Vec<Scalar> {
     ext
 }
 
+/// The second half of [`extend`] (cells 64 to 127), in bit-reversed order: the polynomial on the
+/// coset `w <w^2>` of the blob's domain, by a 4096-point transform. In bit-reversed order the
+/// first half of the extension is the polynomial on the blob's domain, that is the blob itself.
+pub fn extend_second_half(settings: &KzgSettings, coeffs: &[Scalar]) -> Vec<Scalar> {
+    let mut values = coeffs.to_vec();
+    settings
+        .backend
+        .fr_coset_fft(&mut values, settings.root_blob, settings.root_ext);
+    bit_reverse_permute(&mut values);
+    values
+}
+
 /// Spec `recover_polynomialcoeff`: the 4096 coefficients from cells at distinct, valid indices.
 pub fn recover_coeffs(
     settings: &KzgSettings,
@@ -152,6 +164,21 @@ mod tests {
     use super::*;
     use crate::limits::CELLS_PER_EXT_BLOB;
     use crate::polynomial::evaluate_coefficient_form;
+
+    #[test]
+    fn the_extension_is_the_blob_then_its_second_half() {
+        let settings = KzgSettings::ethereum();
+        let evals: Vec<Scalar> = (0..FIELD_ELEMENTS_PER_BLOB as u64)
+            .map(|i| Scalar::from(i * i + 3).square().square())
+            .collect();
+        let coeffs = evals_to_coeffs(settings, &evals);
+        let extension = extend(settings, &coeffs);
+        assert_eq!(extension[..FIELD_ELEMENTS_PER_BLOB], evals[..]);
+        assert_eq!(
+            extension[FIELD_ELEMENTS_PER_BLOB..],
+            extend_second_half(settings, &coeffs)[..]
+        );
+    }
 
     #[test]
     fn interpolation_sums_the_polynomials_of_their_cells() {
