@@ -29,19 +29,13 @@ pub fn scalar_from_bytes(
 /// thread, on the critical path of a single call). The error names the first bad element.
 pub fn scalars_from_bytes(bytes: &[u8], what: &'static str) -> Result<Vec<Scalar>, KzgError> {
     debug_assert_eq!(bytes.len() % BYTES_PER_FIELD_ELEMENT, 0);
-    let parsed: Vec<Option<Scalar>> = bytes
+    let parsed: Vec<Result<Scalar, KzgError>> = bytes
         .par_chunks_exact(BYTES_PER_FIELD_ELEMENT)
         .with_min_len(PARSES_PER_TASK)
-        .map(|chunk| {
-            let array: &[u8; BYTES_PER_FIELD_ELEMENT] = chunk.try_into().expect("exact chunks");
-            Option::from(Scalar::from_bytes_be(array))
-        })
-        .collect();
-    parsed
-        .into_iter()
         .enumerate()
-        .map(|(index, scalar)| scalar.ok_or(KzgError::NonCanonicalFieldElement { what, index }))
-        .collect()
+        .map(|(index, chunk)| scalar_from_bytes(chunk, what, index))
+        .collect();
+    parsed.into_iter().collect()
 }
 
 /// Field elements one task of [`scalars_from_bytes`] parses at least (a cell's 64 stay on one).
