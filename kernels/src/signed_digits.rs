@@ -1,6 +1,6 @@
 //! Signed base-2^w recoding, shared by the MSMs of whole scalars (commitments) and of 128-bit GLV
-//! halves (FK20's rows, verification's sums over the proofs): digits in `[-2^(w-1), 2^(w-1)]` halve what a table or a set of
-//! buckets must hold, since `-P` is `P` with `y` negated.
+//! halves (FK20's rows, verification's sums over the proofs): digits in `[-2^(w-1), 2^(w-1)]`
+//! halve what a table or a set of buckets must hold, since `-P` is `P` with `y` negated.
 
 use blstrs::Scalar;
 
