@@ -7,19 +7,26 @@
 
 use blstrs::{G1Projective, Scalar};
 use ff::Field;
+use group::Group;
 use rayon::prelude::*;
 
 use crate::field::{bit_reverse_permute, powers};
-use crate::g1_scale::scale_each;
+use crate::g1_scale::OddMultiples;
 
 /// Scalar transforms up to this size run on one thread (8192 elements take about 2 ms there).
 const SERIAL_FFT_MAX: usize = 1024;
-/// Butterflies of a scalar transform one task takes at least (about 30 µs of work).
+/// Larger scalar transforms, `rows` rows of this many elements, go in two passes (four-step):
+/// first every row on its own (the stages whose blocks fit in a row), then every column (the
+/// elements a row apart) through the remaining stages. Two parallel regions whatever the size
+/// (a region costs tens of microseconds on many threads), and each task's data fits in L1.
+const FFT_ROW: usize = 256;
+/// Butterflies of a scalar transform one task takes at least (about 20 µs of work).
 const SCALAR_BUTTERFLIES_PER_TASK: usize = 512;
-/// Elementwise products (coset factors, `1/n`) one task takes at least.
+/// Elementwise products (coset factors) one task takes at least.
 const SCALAR_PRODUCTS_PER_TASK: usize = 1024;
-/// Butterflies of a G1 transform stage one task takes at least (two point additions each).
-const G1_BUTTERFLIES_PER_TASK: usize = 8;
+/// Twiddle products of a G1 transform stage whose tables one task builds at least: a batch pays
+/// nine inversions (about 3 µs each) against about 2 µs of additions a point.
+const G1_PRODUCTS_PER_TABLE_TASK: usize = 16;
 
 /// In-place forward transform with the primitive root `root` of order `values.len()`.
 pub fn fft_in_place(values: &mut [Scalar], root: Scalar) {
@@ -34,36 +41,73 @@ pub fn fft_in_place(values: &mut [Scalar], root: Scalar) {
 
 /// The butterflies of [`fft_in_place`]: `values` in bit-reversed order in, the transform in
 /// natural order out; `twiddles` are the first `values.len() / 2` powers of the root.
-///
-/// Above [`SERIAL_FFT_MAX`] elements the stages whose blocks fit in that many run chunk by chunk
-/// in parallel, and each later stage splits its blocks' butterflies between tasks.
 pub fn fft_bit_reversed_in_place(values: &mut [Scalar], twiddles: &[Scalar]) {
+    fft_bit_reversed_scaled(values, twiddles, None);
+}
+
+/// [`fft_bit_reversed_in_place`], the outputs multiplied by `scale` (in the same pass) if given.
+/// Above [`SERIAL_FFT_MAX`] elements, on more than one thread, the transform goes in rows then
+/// columns of [`FFT_ROW`], spread over the rayon pool.
+fn fft_bit_reversed_scaled(values: &mut [Scalar], twiddles: &[Scalar], scale: Option<Scalar>) {
     let n = values.len();
     assert!(n.is_power_of_two() && twiddles.len() >= n / 2);
     if n <= SERIAL_FFT_MAX || rayon::current_num_threads() == 1 {
         stages(values, twiddles, n, n);
+        if let Some(scale) = scale {
+            values.iter_mut().for_each(|v| *v *= scale);
+        }
         return;
     }
     values
-        .par_chunks_mut(SERIAL_FFT_MAX)
-        .for_each(|chunk| stages(chunk, twiddles, n, SERIAL_FFT_MAX));
-    let mut half = SERIAL_FFT_MAX;
-    while half < n {
-        let stride = n / (2 * half);
-        values.par_chunks_mut(2 * half).for_each(|block| {
-            let (low, high) = block.split_at_mut(half);
-            low.par_chunks_mut(SCALAR_BUTTERFLIES_PER_TASK)
-                .zip(high.par_chunks_mut(SCALAR_BUTTERFLIES_PER_TASK))
-                .enumerate()
-                .for_each(|(segment, (low, high))| {
-                    let first = segment * SCALAR_BUTTERFLIES_PER_TASK;
-                    for (k, (u, t)) in (first..).zip(low.iter_mut().zip(high.iter_mut())) {
-                        butterfly(u, t, k, twiddles, stride);
-                    }
-                });
-        });
-        half *= 2;
+        .par_chunks_mut(FFT_ROW)
+        .for_each(|row| stages(row, twiddles, n, FFT_ROW));
+    column_stages(values, twiddles, scale);
+}
+
+/// The stages of blocks larger than a row ([`FFT_ROW`]), column by column: a butterfly's two
+/// elements are in the same column, `span` rows apart. Columns go to tasks in groups of a few
+/// adjacent ones (a few cache lines of each row).
+fn column_stages(values: &mut [Scalar], twiddles: &[Scalar], scale: Option<Scalar>) {
+    let n = values.len();
+    let rows = n / FFT_ROW;
+    let butterflies_per_column = rows / 2 * rows.trailing_zeros() as usize;
+    let width = (SCALAR_BUTTERFLIES_PER_TASK / butterflies_per_column).clamp(1, FFT_ROW);
+    // columns[c][r]: the part of row r in the group of columns c.
+    let mut columns: Vec<Vec<&mut [Scalar]>> = (0..FFT_ROW.div_ceil(width))
+        .map(|_| Vec::with_capacity(rows))
+        .collect();
+    for row in values.chunks_exact_mut(FFT_ROW) {
+        for (column, part) in columns.iter_mut().zip(row.chunks_mut(width)) {
+            column.push(part);
+        }
     }
+    columns
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(group, mut parts)| {
+            let first = group * width;
+            // Blocks of `2 * span` rows: the stage of half-size `span * FFT_ROW`.
+            let mut span = 1;
+            while span < rows {
+                let stride = n / (2 * span * FFT_ROW);
+                for block in parts.chunks_exact_mut(2 * span) {
+                    let (low, high) = block.split_at_mut(span);
+                    for (j, (low, high)) in low.iter_mut().zip(high.iter_mut()).enumerate() {
+                        let offset = first + j * FFT_ROW;
+                        for (column, (u, t)) in low.iter_mut().zip(high.iter_mut()).enumerate() {
+                            butterfly(u, t, offset + column, twiddles, stride);
+                        }
+                    }
+                }
+                span *= 2;
+            }
+            if let Some(scale) = scale {
+                parts
+                    .iter_mut()
+                    .flat_map(|part| part.iter_mut())
+                    .for_each(|v| *v *= scale);
+            }
+        });
 }
 
 /// The stages of blocks up to `block` elements over `values` (whole blocks), with the twiddles of
@@ -95,9 +139,7 @@ fn butterfly(u: &mut Scalar, t: &mut Scalar, k: usize, twiddles: &[Scalar], stri
     *u = sum;
 }
 
-/// [`fft_in_place`] over G1: each stage's twiddle multiplications go together through
-/// [`scale_each`] (shared inversions, mixed additions, spread over the pool) before its
-/// butterflies.
+/// [`fft_in_place`] over G1, stage by stage ([`g1_stage`]).
 pub fn g1_fft_in_place(values: &mut [G1Projective], root: Scalar) {
     let n = values.len();
     assert!(n.is_power_of_two());
@@ -106,68 +148,127 @@ pub fn g1_fft_in_place(values: &mut [G1Projective], root: Scalar) {
     }
     bit_reverse_permute(values);
     let twiddles = powers(root, n / 2);
-    let twiddles = &twiddles;
     let mut half = 1;
     while half < n {
-        let stride = n / (2 * half);
-        // The first twiddle of each block is 1: no multiplication.
-        let (slots, factors): (Vec<usize>, Vec<Scalar>) = (0..n)
-            .step_by(2 * half)
-            .flat_map(|start| (1..half).map(move |k| (start + half + k, twiddles[k * stride])))
-            .unzip();
-        let points: Vec<G1Projective> = slots.iter().map(|&i| values[i]).collect();
-        for (&i, product) in slots.iter().zip(scale_each(&points, &factors)) {
-            values[i] = product;
-        }
-        values.par_chunks_mut(2 * half).for_each(|block| {
-            let (low, high) = block.split_at_mut(half);
-            low.par_iter_mut()
-                .zip(high.par_iter_mut())
-                .with_min_len(G1_BUTTERFLIES_PER_TASK)
-                .for_each(|(u, t)| {
-                    let sum = *u + *t;
-                    *t = *u - *t;
-                    *u = sum;
-                });
-        });
+        g1_stage(values, half, &twiddles);
         half *= 2;
     }
 }
 
-/// In-place inverse transform: `fft` with `root^-1`, scaled by `1/n`.
+/// One stage of a G1 transform: the butterflies of blocks of `2 * half` points, with their
+/// twiddle products, in one parallel region (each region costs tens of microseconds of waiting
+/// on many threads, and FK20 runs two transforms of seven stages a call). The butterflies go in a
+/// few tasks of at least [`G1_PRODUCTS_PER_TABLE_TASK`] products, each building its points'
+/// tables together ([`OddMultiples::of_each`]); within a task, the products (tens of microseconds
+/// each) and the butterflies go pair by pair over the pool.
+fn g1_stage(values: &mut [G1Projective], half: usize, twiddles: &[Scalar]) {
+    let n = values.len();
+    let stride = n / (2 * half);
+    let mut pairs: Vec<(&mut G1Projective, &mut G1Projective, usize)> = values
+        .chunks_exact_mut(2 * half)
+        .flat_map(|block| {
+            let (low, high) = block.split_at_mut(half);
+            low.iter_mut()
+                .zip(high)
+                .enumerate()
+                .map(|(k, (u, t))| (u, t, k))
+        })
+        .collect();
+    // The first twiddle of each block is 1: no multiplication.
+    let products = n / 2 - n / (2 * half);
+    if products == 0 {
+        // The first stage, additions only (none at all for FK20's second transform, whose upper
+        // half is the identity): cheaper here than a parallel region.
+        for (u, t, _) in pairs {
+            g1_butterfly(u, t);
+        }
+        return;
+    }
+    let tasks = rayon::current_num_threads()
+        .min(products / G1_PRODUCTS_PER_TABLE_TASK)
+        .max(1);
+    let per_task = pairs.len().div_ceil(tasks);
+    pairs.par_chunks_mut(per_task).for_each(|chunk| {
+        let points: Vec<G1Projective> = chunk
+            .iter()
+            .filter(|(_, _, k)| *k != 0)
+            .map(|(_, t, _)| **t)
+            .collect();
+        let mut built = OddMultiples::of_each(&points).into_iter();
+        // `None`: the product is the point itself (twiddle 1, or the identity).
+        let tables: Vec<Option<OddMultiples>> = chunk
+            .iter()
+            .map(|(_, _, k)| {
+                if *k == 0 {
+                    None
+                } else {
+                    built.next().expect("one table a product")
+                }
+            })
+            .collect();
+        chunk
+            .par_iter_mut()
+            .zip(&tables)
+            .for_each(|((u, t, k), table)| {
+                if let Some(table) = table {
+                    **t = table.times(&twiddles[*k * stride]);
+                }
+                g1_butterfly(u, t);
+            });
+    });
+}
+
+/// `(u, t) <- (u + t, u - t)`; a copy when `t` is the identity (blst's additions cost as much
+/// with it as without).
+fn g1_butterfly(u: &mut G1Projective, t: &mut G1Projective) {
+    if bool::from(t.is_identity()) {
+        *t = *u;
+        return;
+    }
+    let sum = *u + *t;
+    *t = *u - *t;
+    *u = sum;
+}
+
+/// In-place inverse transform: `fft` with `root^-1`, scaled by `1/n` in its last pass.
 pub fn ifft_in_place(values: &mut [Scalar], root: Scalar) {
     let n = values.len();
+    assert!(n.is_power_of_two());
+    bit_reverse_permute(values);
     let root_inv = root.invert().expect("roots of unity are non-zero");
-    fft_in_place(values, root_inv);
-    let n_inv = Scalar::from(n as u64)
-        .invert()
-        .expect("domain sizes are non-zero");
-    values
-        .par_iter_mut()
-        .with_min_len(SCALAR_PRODUCTS_PER_TASK)
-        .for_each(|v| *v *= n_inv);
+    fft_bit_reversed_scaled(values, &powers(root_inv, n / 2), Some(n_inverse(n)));
 }
 
 /// Evaluations over the coset `shift * <root>` of the polynomial with coefficients `values`.
 pub fn coset_fft_in_place(values: &mut [Scalar], root: Scalar, shift: Scalar) {
-    scale_by_powers(values, shift);
+    scale_by_powers(values, Scalar::ONE, shift);
     fft_in_place(values, root);
 }
 
-/// Coefficients of the polynomial whose evaluations over `shift * <root>` are `values`.
+/// Coefficients of the polynomial whose evaluations over `shift * <root>` are `values`: the
+/// unscaled inverse transform, then `1/n` and the coset factors in one pass.
 pub fn coset_ifft_in_place(values: &mut [Scalar], root: Scalar, shift: Scalar) {
-    ifft_in_place(values, root);
+    let n = values.len();
+    let root_inv = root.invert().expect("roots of unity are non-zero");
+    fft_in_place(values, root_inv);
     let shift_inv = shift.invert().expect("coset shift is non-zero");
-    scale_by_powers(values, shift_inv);
+    scale_by_powers(values, n_inverse(n), shift_inv);
 }
 
-/// `values[i] *= base^i`, in chunks that each start from their own power.
-fn scale_by_powers(values: &mut [Scalar], base: Scalar) {
+/// `1/n` in the scalar field.
+fn n_inverse(n: usize) -> Scalar {
+    Scalar::from(n as u64)
+        .invert()
+        .expect("domain sizes are non-zero")
+}
+
+/// `values[i] *= first * base^i`, in chunks that each start from their own power.
+fn scale_by_powers(values: &mut [Scalar], first: Scalar, base: Scalar) {
     values
         .par_chunks_mut(SCALAR_PRODUCTS_PER_TASK)
         .enumerate()
         .for_each(|(chunk, values)| {
-            let mut factor = base.pow_vartime([(chunk * SCALAR_PRODUCTS_PER_TASK) as u64]);
+            let mut factor = first * base.pow_vartime([(chunk * SCALAR_PRODUCTS_PER_TASK) as u64]);
             for v in values.iter_mut() {
                 *v *= factor;
                 factor *= base;
@@ -179,7 +280,6 @@ fn scale_by_powers(values: &mut [Scalar], base: Scalar) {
 mod tests {
     use super::*;
     use crate::field::root_of_unity;
-    use group::Group;
 
     fn naive(values: &[Scalar], root: Scalar) -> Vec<Scalar> {
         let n = values.len();

@@ -11,7 +11,6 @@
 use blstrs::{G1Affine, G1Projective, Scalar};
 use group::prime::PrimeCurveAffine;
 use group::Group;
-use rayon::prelude::*;
 
 use crate::affine_sum::{add_each, double_each};
 use crate::curve::to_affine_batch;
@@ -23,10 +22,6 @@ const W: u32 = 5;
 const ODD_MULTIPLES: usize = 1 << (W - 2);
 /// Digits of a 128-bit value's NAF: one more than its bits, for the last carry.
 const DIGITS: usize = 129;
-/// Points whose odd multiples one task builds at least: a batch pays nine inversions (about
-/// 4 µs each) against about 4 µs of additions a point.
-const POINTS_PER_TABLE_TASK: usize = 16;
-
 /// The width-`W` NAF of `value`, least significant digit first.
 fn naf(mut value: u128) -> [i8; DIGITS] {
     let mut out = [0i8; DIGITS];
@@ -55,65 +50,66 @@ fn naf(mut value: u128) -> [i8; DIGITS] {
     out
 }
 
-/// `out[i] = scalars[i] * points[i]`. The odd multiples are built in one batch per task, tasks
-/// of at least [`POINTS_PER_TABLE_TASK`] points (each batch pays its own inversions); the
-/// double-and-add loops, nine tenths of the work and independent, are spread over the rayon pool
-/// point by point.
-pub fn scale_each(points: &[G1Projective], scalars: &[Scalar]) -> Vec<G1Projective> {
-    assert_eq!(points.len(), scalars.len(), "one scalar per point");
-    let affine = to_affine_batch(points);
-    // The identity has no affine multiples to add: its products stay the identity.
-    let kept: Vec<usize> = (0..points.len())
-        .filter(|&i| !bool::from(affine[i].is_identity()))
-        .collect();
-    let base: Vec<G1Affine> = kept.iter().map(|&i| affine[i]).collect();
-    let tasks = rayon::current_num_threads()
-        .min(base.len() / POINTS_PER_TABLE_TASK)
-        .max(1);
-    let tables: Vec<[G1Affine; ODD_MULTIPLES]> = base
-        .par_chunks(base.len().div_ceil(tasks).max(1))
-        .flat_map_iter(|chunk| {
-            let multiples = odd_multiples(chunk);
-            (0..chunk.len()).map(move |i| std::array::from_fn(|m| multiples[m][i]))
-        })
-        .collect();
-    let products: Vec<G1Projective> = tables
-        .par_iter()
-        .zip(&kept)
-        .map(|(table, &i)| multiply(table, &scalars[i]))
-        .collect();
-    let mut out = vec![G1Projective::identity(); points.len()];
-    for (&i, product) in kept.iter().zip(products) {
-        out[i] = product;
-    }
-    out
-}
+/// The odd multiples `P, 3P, .., (2^(W-1) - 1) P` of one point, in affine coordinates: the
+/// table [`OddMultiples::times`] adds from.
+#[derive(Clone, Copy, Debug)]
+pub struct OddMultiples([G1Affine; ODD_MULTIPLES]);
 
-/// `k P` from the odd multiples `table[m] = (2m + 1) P`: the NAFs of both GLV halves of `k` in
-/// one double-and-add loop, the high half's digits adding multiples moved by the endomorphism.
-fn multiply(table: &[G1Affine; ODD_MULTIPLES], k: &Scalar) -> G1Projective {
-    let (q, r) = split(k);
-    let low = naf(r);
-    let high = naf(q);
-    let table_endo = table.map(|p| endomorphism(&p));
-    let mut acc = G1Projective::identity();
-    let Some(top) = (0..DIGITS)
-        .rev()
-        .find(|&bit| low[bit] != 0 || high[bit] != 0)
-    else {
-        return acc;
-    };
-    for bit in (0..=top).rev() {
-        acc = acc.double();
-        for (digit, table) in [(low[bit], table), (high[bit], &table_endo)] {
-            if digit > 0 {
-                acc += table[(digit as usize) / 2];
-            } else if digit < 0 {
-                acc -= table[(-digit as usize) / 2];
+impl OddMultiples {
+    /// The tables of all `points`, built together: one inversion for all of them a step (nine
+    /// in all). `None` for the identity, whose every multiple is itself.
+    pub fn of_each(points: &[G1Projective]) -> Vec<Option<Self>> {
+        let affine = to_affine_batch(points);
+        let base: Vec<G1Affine> = affine
+            .iter()
+            .filter(|p| !bool::from(p.is_identity()))
+            .copied()
+            .collect();
+        if base.is_empty() {
+            return vec![None; points.len()];
+        }
+        let multiples = odd_multiples(&base);
+        let mut next = 0;
+        affine
+            .iter()
+            .map(|p| {
+                if bool::from(p.is_identity()) {
+                    return None;
+                }
+                let i = next;
+                next += 1;
+                Some(Self(std::array::from_fn(|m| multiples[m][i])))
+            })
+            .collect()
+    }
+
+    /// `k P`: the NAFs of both GLV halves of `k` in one double-and-add loop, the high half's
+    /// digits adding multiples moved by the endomorphism.
+    pub fn times(&self, k: &Scalar) -> G1Projective {
+        let (q, r) = split(k);
+        let low = naf(r);
+        let high = naf(q);
+        let table = &self.0;
+        let table_endo = table.map(|p| endomorphism(&p));
+        let mut acc = G1Projective::identity();
+        let Some(top) = (0..DIGITS)
+            .rev()
+            .find(|&bit| low[bit] != 0 || high[bit] != 0)
+        else {
+            return acc;
+        };
+        for bit in (0..=top).rev() {
+            acc = acc.double();
+            for (digit, table) in [(low[bit], table), (high[bit], &table_endo)] {
+                if digit > 0 {
+                    acc += table[(digit as usize) / 2];
+                } else if digit < 0 {
+                    acc -= table[(-digit as usize) / 2];
+                }
             }
         }
+        acc
     }
-    acc
 }
 
 /// `out[m][i] = (2m + 1) * points[i]` for `m` in `0..ODD_MULTIPLES`; no point the identity.
@@ -189,6 +185,15 @@ mod tests {
             scalars.push(seed);
         }
         let expected: Vec<G1Projective> = points.iter().zip(&scalars).map(|(p, s)| p * s).collect();
-        assert_eq!(scale_each(&points, &scalars), expected);
+        let tables = OddMultiples::of_each(&points);
+        let products: Vec<G1Projective> = tables
+            .iter()
+            .zip(&scalars)
+            .map(|(table, k)| table.map_or(G1Projective::identity(), |t| t.times(k)))
+            .collect();
+        assert_eq!(products, expected);
+        assert!(tables[4].is_none(), "the identity has no table");
+        assert!(OddMultiples::of_each(&[]).is_empty());
+        assert!(OddMultiples::of_each(&[G1Projective::identity()])[0].is_none());
     }
 }
