@@ -141,28 +141,20 @@ impl FixedBaseTable {
         self.rows.len()
     }
 
-    /// `out[row] = sum_i scalars[row][i] * points[row][i]`, rows spread over the rayon pool.
+    /// `out[row] = sum_i scalars[row][i] * points[row][i]`, rows spread over the rayon pool a few
+    /// at a time: each task's batch-affine summation takes every window of about
+    /// [`TERMS_PER_BATCH`] terms' worth of rows, so one level's inversion is shared by as many terms
+    /// whatever the number of threads, and the table reads of a batch stay within a few rows'
+    /// tables (few TLB misses) instead of sweeping all of them window after window. Tasks of one
+    /// batch (32 for FK20) also let threads that start late, woken up, take fewer.
     pub fn msm_rows(&self, scalars: &[Vec<Scalar>]) -> Vec<G1Projective> {
         assert_eq!(scalars.len(), self.rows.len(), "one scalar list per row");
-        let threads = rayon::current_num_threads().max(1);
-        let per_task = self.rows.len().div_ceil(threads).max(1);
-        let indexed: Vec<(usize, &Vec<Scalar>)> = scalars.iter().enumerate().collect();
-        indexed
-            .par_chunks(per_task)
-            .flat_map_iter(|chunk| self.msm_chunk(chunk))
-            .collect()
-    }
-
-    /// The rows of one task, a few rows at a time: each batch-affine summation takes every window
-    /// of about [`TERMS_PER_BATCH`] terms' worth of rows, so one level's inversion is shared by as
-    /// many terms whatever the number of tasks, and the table reads of a batch stay within a few
-    /// rows' tables (few TLB misses) instead of sweeping all of them window after window.
-    fn msm_chunk(&self, chunk: &[(usize, &Vec<Scalar>)]) -> Vec<G1Projective> {
         let terms_per_row = WINDOWS * self.points_per_row.div_ceil(2);
         let rows_per_batch = (TERMS_PER_BATCH / terms_per_row.max(1)).max(1);
-        chunk
-            .chunks(rows_per_batch)
-            .flat_map(|rows| self.msm_batch(rows))
+        let indexed: Vec<(usize, &Vec<Scalar>)> = scalars.iter().enumerate().collect();
+        indexed
+            .par_chunks(rows_per_batch)
+            .flat_map_iter(|rows| self.msm_batch(rows))
             .collect()
     }
 
