@@ -36,32 +36,55 @@ pub fn fft_in_place(values: &mut [Scalar], root: Scalar) {
         return;
     }
     bit_reverse_permute(values);
-    fft_bit_reversed_in_place(values, &powers(root, n / 2));
+    transform_bit_reversed(values, root, None);
 }
 
 /// The butterflies of [`fft_in_place`]: `values` in bit-reversed order in, the transform in
-/// natural order out; `twiddles` are the first `values.len() / 2` powers of the root.
+/// natural order out; `twiddles` are the first `values.len() / 2` powers of the root. Above
+/// [`SERIAL_FFT_MAX`] elements, on more than one thread, in rows then columns of [`FFT_ROW`]
+/// spread over the rayon pool.
 pub fn fft_bit_reversed_in_place(values: &mut [Scalar], twiddles: &[Scalar]) {
-    fft_bit_reversed_scaled(values, twiddles, None);
-}
-
-/// [`fft_bit_reversed_in_place`], the outputs multiplied by `scale` (in the same pass) if given.
-/// Above [`SERIAL_FFT_MAX`] elements, on more than one thread, the transform goes in rows then
-/// columns of [`FFT_ROW`], spread over the rayon pool.
-fn fft_bit_reversed_scaled(values: &mut [Scalar], twiddles: &[Scalar], scale: Option<Scalar>) {
     let n = values.len();
     assert!(n.is_power_of_two() && twiddles.len() >= n / 2);
     if n <= SERIAL_FFT_MAX || rayon::current_num_threads() == 1 {
         stages(values, twiddles, n, n);
-        if let Some(scale) = scale {
-            values.iter_mut().for_each(|v| *v *= scale);
-        }
         return;
     }
     values
         .par_chunks_mut(FFT_ROW)
         .for_each(|row| stages(row, twiddles, n, FFT_ROW));
-    column_stages(values, twiddles, scale);
+    column_stages(values, twiddles, None);
+}
+
+/// [`fft_bit_reversed_in_place`] with the powers of `root`, the outputs multiplied by `scale` (in
+/// the same pass) if given. In rows and columns, the rows need only the powers of
+/// `root^(n / FFT_ROW)`, and each row's task also computes its slice of the full table the columns
+/// need: the `n / 2` multiplications (0.15 ms for 8192 points) are spread too.
+fn transform_bit_reversed(values: &mut [Scalar], root: Scalar, scale: Option<Scalar>) {
+    let n = values.len();
+    assert!(n.is_power_of_two());
+    if n <= SERIAL_FFT_MAX || rayon::current_num_threads() == 1 {
+        stages(values, &powers(root, n / 2), n, n);
+        if let Some(scale) = scale {
+            values.iter_mut().for_each(|v| *v *= scale);
+        }
+        return;
+    }
+    let row_twiddles = powers(root.pow_vartime([(n / FFT_ROW) as u64]), FFT_ROW / 2);
+    let mut twiddles = vec![Scalar::ZERO; n / 2];
+    values
+        .par_chunks_mut(FFT_ROW)
+        .zip(twiddles.par_chunks_mut(FFT_ROW / 2))
+        .enumerate()
+        .for_each(|(i, (row, slice))| {
+            stages(row, &row_twiddles, FFT_ROW, FFT_ROW);
+            let mut power = root.pow_vartime([(i * FFT_ROW / 2) as u64]);
+            for twiddle in slice.iter_mut() {
+                *twiddle = power;
+                power *= root;
+            }
+        });
+    column_stages(values, &twiddles, scale);
 }
 
 /// The stages of blocks larger than a row ([`FFT_ROW`]), column by column: a butterfly's two
@@ -236,7 +259,7 @@ pub fn ifft_in_place(values: &mut [Scalar], root: Scalar) {
     assert!(n.is_power_of_two());
     bit_reverse_permute(values);
     let root_inv = root.invert().expect("roots of unity are non-zero");
-    fft_bit_reversed_scaled(values, &powers(root_inv, n / 2), Some(n_inverse(n)));
+    transform_bit_reversed(values, root_inv, Some(n_inverse(n)));
 }
 
 /// Evaluations over the coset `shift * <root>` of the polynomial with coefficients `values`.
