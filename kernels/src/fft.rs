@@ -39,27 +39,20 @@ pub fn fft_in_place(values: &mut [Scalar], root: Scalar) {
     transform_bit_reversed(values, root, None);
 }
 
-/// The butterflies of [`fft_in_place`]: `values` in bit-reversed order in, the transform in
-/// natural order out; `twiddles` are the first `values.len() / 2` powers of the root. Above
-/// [`SERIAL_FFT_MAX`] elements, on more than one thread, in rows then columns of [`FFT_ROW`]
-/// spread over the rayon pool.
+/// The butterflies of [`fft_in_place`] on the calling thread: `values` in bit-reversed order in,
+/// the transform in natural order out; `twiddles` are the first `values.len() / 2` powers of the
+/// root, computed once by a caller that does many small transforms (cells).
 pub fn fft_bit_reversed_in_place(values: &mut [Scalar], twiddles: &[Scalar]) {
     let n = values.len();
     assert!(n.is_power_of_two() && twiddles.len() >= n / 2);
-    if n <= SERIAL_FFT_MAX || rayon::current_num_threads() == 1 {
-        stages(values, twiddles, n, n);
-        return;
-    }
-    values
-        .par_chunks_mut(FFT_ROW)
-        .for_each(|row| stages(row, twiddles, n, FFT_ROW));
-    column_stages(values, twiddles, None);
+    stages(values, twiddles, n, n);
 }
 
-/// [`fft_bit_reversed_in_place`] with the powers of `root`, the outputs multiplied by `scale` (in
-/// the same pass) if given. In rows and columns, the rows need only the powers of
-/// `root^(n / FFT_ROW)`, and each row's task also computes its slice of the full table the columns
-/// need: the `n / 2` multiplications (0.15 ms for 8192 points) are spread too.
+/// The butterflies of [`fft_in_place`] with the powers of `root`, the outputs multiplied by
+/// `scale` (in the same pass) if given. Above [`SERIAL_FFT_MAX`] elements, on more than one
+/// thread, in rows then columns of [`FFT_ROW`] spread over the rayon pool: the rows need only the
+/// powers of `root^(n / FFT_ROW)`, and each row's task also computes its slice of the full table
+/// the columns need, so the `n / 2` multiplications (0.15 ms for 8192 points) are spread too.
 fn transform_bit_reversed(values: &mut [Scalar], root: Scalar, scale: Option<Scalar>) {
     let n = values.len();
     assert!(n.is_power_of_two());
